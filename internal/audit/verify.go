@@ -1,0 +1,183 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/signing"
+)
+
+// Checkpoint is a signed statement of a chain's head at a moment.
+type Checkpoint struct {
+	Tenant ids.TenantID
+	Seq    int64
+	Hash   []byte
+	Time   time.Time
+	Note   string // the signed note
+}
+
+// CheckpointStore reads chain heads and keeps checkpoints.
+type CheckpointStore interface {
+	AuditHead(ctx context.Context, tenant ids.TenantID) (seq int64, hash []byte, err error)
+	InsertAuditCheckpoint(ctx context.Context, c Checkpoint) error
+}
+
+// Reader reads a chain for verification.
+type Reader interface {
+	// AuditRecords returns up to limit records with Seq > after, in order.
+	AuditRecords(ctx context.Context, tenant ids.TenantID, after int64, limit int) ([]Record, error)
+	AuditHead(ctx context.Context, tenant ids.TenantID) (seq int64, hash []byte, err error)
+	AuditCheckpoints(ctx context.Context, tenant ids.TenantID) ([]Checkpoint, error)
+}
+
+func checkpointText(tenant ids.TenantID, seq int64, hash []byte, at time.Time) string {
+	return fmt.Sprintf("kaigi audit log %s\n%d\n%s\n%d\n", tenant, seq, base64.StdEncoding.EncodeToString(hash), at.Unix())
+}
+
+func parseCheckpointText(text string) (tenant ids.TenantID, seq int64, hash []byte, at time.Time, err error) {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "kaigi audit log ") {
+		return "", 0, nil, time.Time{}, fmt.Errorf("not an audit checkpoint")
+	}
+	tenant = ids.TenantID(strings.TrimPrefix(lines[0], "kaigi audit log "))
+	if seq, err = strconv.ParseInt(lines[1], 10, 64); err != nil {
+		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint size: %w", err)
+	}
+	if hash, err = base64.StdEncoding.DecodeString(lines[2]); err != nil {
+		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint hash: %w", err)
+	}
+	sec, err := strconv.ParseInt(lines[3], 10, 64)
+	if err != nil {
+		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint time: %w", err)
+	}
+	return tenant, seq, hash, time.Unix(sec, 0).UTC(), nil
+}
+
+// Checkpoint signs tenant's current head and stores the checkpoint. An empty
+// chain has nothing to checkpoint and returns ok=false.
+func (l *Log) Checkpoint(ctx context.Context, st CheckpointStore, key *signing.Key, tenant ids.TenantID) (c Checkpoint, ok bool, err error) {
+	seq, hash, err := st.AuditHead(ctx, tenant)
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("audit head: %w", err)
+	}
+	if seq == 0 {
+		return Checkpoint{}, false, nil
+	}
+	at := l.Clock.Now().UTC().Truncate(time.Second)
+	signed, err := key.SignNote(checkpointText(tenant, seq, hash, at))
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("sign checkpoint: %w", err)
+	}
+	c = Checkpoint{Tenant: tenant, Seq: seq, Hash: hash, Time: at, Note: signed}
+	if err := st.InsertAuditCheckpoint(ctx, c); err != nil {
+		return Checkpoint{}, false, err
+	}
+	return c, true, nil
+}
+
+// Problem is the first break found in a chain.
+type Problem struct {
+	Seq    int64  // the record at which the chain breaks (0: the chain as a whole)
+	Reason string // what is wrong, for a person
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Tenant      ids.TenantID
+	Records     int64 // records read
+	Checkpoints int   // checkpoints checked
+	Problem     *Problem
+}
+
+// OK reports whether the chain verified.
+func (r Report) OK() bool { return r.Problem == nil }
+
+func (r Report) String() string {
+	if r.OK() {
+		return fmt.Sprintf("tenant %s: OK, %d records, %d signed checkpoints verified", r.Tenant, r.Records, r.Checkpoints)
+	}
+	if r.Problem.Seq > 0 {
+		return fmt.Sprintf("tenant %s: BROKEN at record %d: %s", r.Tenant, r.Problem.Seq, r.Problem.Reason)
+	}
+	return fmt.Sprintf("tenant %s: BROKEN: %s", r.Tenant, r.Problem.Reason)
+}
+
+// Verify checks tenant's chain from its first record: sequence numbers without
+// gaps, every record's link to its predecessor, every record's own hash, the
+// head, and every checkpoint's signature (against verifier key vkey) and
+// agreement with the chain. It reports the first break. An error means the
+// chain could not be read, not that it is broken.
+func Verify(ctx context.Context, rd Reader, tenant ids.TenantID, vkey string) (Report, error) {
+	rep := Report{Tenant: tenant}
+	cps, err := rd.AuditCheckpoints(ctx, tenant)
+	if err != nil {
+		return rep, fmt.Errorf("read checkpoints: %w", err)
+	}
+	// Check the checkpoints' signatures first, so their hashes can be trusted.
+	want := map[int64][]byte{}
+	var maxCP int64
+	for _, c := range cps {
+		text, err := signing.OpenNote(c.Note, vkey)
+		if err != nil {
+			rep.Problem = &Problem{Reason: fmt.Sprintf("checkpoint at record %d has no valid signature: %v", c.Seq, err)}
+			return rep, nil
+		}
+		t, seq, hash, _, err := parseCheckpointText(text)
+		if err != nil || t != tenant || seq != c.Seq {
+			rep.Problem = &Problem{Reason: fmt.Sprintf("checkpoint at record %d does not match what was signed", c.Seq)}
+			return rep, nil
+		}
+		want[seq] = hash
+		maxCP = max(maxCP, seq)
+		rep.Checkpoints++
+	}
+	prev := ZeroHash
+	var last int64
+	const batch = 1000
+	for {
+		recs, err := rd.AuditRecords(ctx, tenant, last, batch)
+		if err != nil {
+			return rep, fmt.Errorf("read records after %d: %w", last, err)
+		}
+		for _, r := range recs {
+			rep.Records++
+			switch {
+			case r.Seq != last+1:
+				rep.Problem = &Problem{Seq: last + 1, Reason: fmt.Sprintf("record %d is missing (the next one is %d)", last+1, r.Seq)}
+			case r.Tenant != tenant:
+				rep.Problem = &Problem{Seq: r.Seq, Reason: "the record belongs to another tenant"}
+			case !bytes.Equal(r.PrevHash, prev):
+				rep.Problem = &Problem{Seq: r.Seq, Reason: "its link to the previous record is broken (a record was removed, inserted or changed before it)"}
+			case !bytes.Equal(ComputeHash(r), r.Hash):
+				rep.Problem = &Problem{Seq: r.Seq, Reason: "its contents do not match its hash (the record was changed after it was written)"}
+			case want[r.Seq] != nil && !bytes.Equal(want[r.Seq], r.Hash):
+				rep.Problem = &Problem{Seq: r.Seq, Reason: "it differs from the signed checkpoint at this record (the chain was rewritten)"}
+			}
+			if rep.Problem != nil {
+				return rep, nil
+			}
+			prev, last = r.Hash, r.Seq
+		}
+		if len(recs) < batch {
+			break
+		}
+	}
+	if maxCP > last {
+		rep.Problem = &Problem{Seq: last + 1, Reason: fmt.Sprintf("the chain ends at record %d but a signed checkpoint covers %d records (records were removed from the end)", last, maxCP)}
+		return rep, nil
+	}
+	headSeq, headHash, err := rd.AuditHead(ctx, tenant)
+	if err != nil {
+		return rep, fmt.Errorf("read head: %w", err)
+	}
+	if headSeq != last || (last > 0 && !bytes.Equal(headHash, prev)) {
+		rep.Problem = &Problem{Seq: last + 1, Reason: fmt.Sprintf("the chain ends at record %d but its head says %d (records were removed from the end)", last, headSeq)}
+	}
+	return rep, nil
+}

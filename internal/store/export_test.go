@@ -1,0 +1,4 @@
+package store
+
+// Rebind is exported for tests.
+var Rebind = rebind

@@ -1,0 +1,269 @@
+// Package store is Kaigi's relational store: one SQL schema, two engines.
+//
+// SQLite (pure Go, WAL, foreign keys on) is the embedded default and keeps
+// everything in one file under the data directory; PostgreSQL is selected by
+// a postgres:// URL. Both are reached through database/sql with the same
+// queries: statements are written with '?' placeholders and rebound for
+// PostgreSQL. Migrations are embedded and versioned, one directory per
+// engine with the same version numbers, and a database whose schema is newer
+// than this binary is refused, never downgraded.
+//
+// Domain packages declare the small interfaces they need (an audit appender,
+// a data-key store, …); this package implements them on *Tx and *DB, one file
+// per domain. Content columns only ever hold ciphertext sealed by package keys.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/kaigi/kaigi/internal/errs"
+)
+
+// Dialect is the SQL engine behind a DB.
+type Dialect string
+
+// The engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// SQLiteFile is the name of the database file in the data directory.
+const SQLiteFile = "kaigi.db"
+
+// Errors that Open and Migrate return.
+var (
+	ErrUnreachable   = errors.New("database unreachable")
+	ErrSchemaTooNew  = errors.New("database schema is newer than this kaigi")
+	ErrBadURL        = errors.New("bad database URL")
+	ErrNotFound      = errs.E(errs.NotFound, "Not found.")
+	ErrAlreadyExists = errs.E(errs.Conflict, "It already exists.")
+)
+
+// DB is an open database.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	where   string // the file or the host, for messages; never credentials
+}
+
+// Config says which database to open.
+type Config struct {
+	// URL selects PostgreSQL when it starts with postgres:// or postgresql://.
+	// Empty (the default) means SQLite in DataDir.
+	URL string
+	// DataDir holds the SQLite file. Default "./kaigi-data".
+	DataDir string
+	// ConnectTimeout bounds the first connection. Default 10s.
+	ConnectTimeout time.Duration
+}
+
+// Open opens and pings the database. It does not migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	var db *DB
+	switch {
+	case cfg.URL == "" || strings.HasPrefix(cfg.URL, "sqlite:"):
+		path := strings.TrimPrefix(cfg.URL, "sqlite:")
+		if path == "" {
+			dir := cfg.DataDir
+			if dir == "" {
+				dir = "kaigi-data"
+			}
+			path = filepath.Join(dir, SQLiteFile)
+		}
+		var err error
+		if db, err = openSQLite(path); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		u, err := url.Parse(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: it does not parse as a URL (postgres://user@host:5432/dbname)", ErrBadURL)
+		}
+		sdb, err := sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadURL, redact(err, cfg.URL))
+		}
+		sdb.SetMaxOpenConns(20)
+		sdb.SetMaxIdleConns(10)
+		sdb.SetConnMaxIdleTime(5 * time.Minute)
+		db = &DB{sql: sdb, dialect: Postgres, where: "PostgreSQL at " + u.Host + u.Path}
+	default:
+		return nil, fmt.Errorf("%w: use postgres://… for PostgreSQL, or leave it empty for SQLite in the data directory", ErrBadURL)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := db.sql.PingContext(pctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("%w: cannot reach %s: %v", ErrUnreachable, db.where, redact(err, cfg.URL))
+	}
+	return db, nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: cannot create the data directory %s: %v", ErrUnreachable, dir, err)
+	}
+	// Create the file ourselves so that it (and the -wal and -shm files SQLite
+	// derives from it) is readable by the owner only.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot open %s: %v", ErrUnreachable, path, err)
+	}
+	f.Close()
+	q := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "secure_delete(ON)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	sdb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, path, err)
+	}
+	return &DB{sql: sdb, dialect: SQLite, where: "SQLite file " + path}, nil
+}
+
+// redact removes the URL (which may carry a password) from an error message.
+func redact(err error, rawURL string) string {
+	msg := err.Error()
+	if rawURL != "" {
+		msg = strings.ReplaceAll(msg, rawURL, "<database URL>")
+	}
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "<password>")
+		}
+	}
+	return msg
+}
+
+// Dialect returns the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// String names the database for messages, without credentials.
+func (db *DB) String() string { return db.where }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// Tx is a transaction. Its methods take '?' placeholders.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+}
+
+// InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
+// the transaction takes the write lock at its start, so two writers never
+// deadlock; on PostgreSQL it runs at READ COMMITTED and rows are locked
+// explicitly where order matters.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: stx, dialect: db.dialect}
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Exec runs a statement.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// Query runs a query.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// QueryRow runs a query that returns at most one row.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// Dialect returns the engine.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// Query runs a read outside a transaction.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.sql.QueryContext(ctx, rebind(db.dialect, query), args...)
+}
+
+// QueryRow runs a single-row read outside a transaction.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.sql.QueryRowContext(ctx, rebind(db.dialect, query), args...)
+}
+
+// Exec runs a statement outside a transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.sql.ExecContext(ctx, rebind(db.dialect, query), args...)
+}
+
+// rebind turns '?' placeholders into $1, $2, … for PostgreSQL. Question marks
+// inside quoted strings and identifiers are left alone.
+func rebind(d Dialect, query string) string {
+	if d != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key conflict.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
