@@ -1,0 +1,278 @@
+// Package config is Kaigi's configuration: defaults, then an optional JSON
+// file (unknown keys rejected), then KAIGI_* environment variables, then
+// command-line flags, then validation. Every key is described by the struct
+// tags of Config — its file key, environment variable, flag, default and a
+// sentence of documentation — and docs/configuration.md lists them all (a test
+// keeps the two in step).
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of `kaigi serve`.
+type Config struct {
+	Addr            string   `json:"addr" env:"KAIGI_ADDR" flag:"addr" default:"127.0.0.1:8080" doc:"Address to listen on (host:port)."`
+	DataDir         string   `json:"data_dir" env:"KAIGI_DATA" flag:"data" default:"./kaigi-data" doc:"Directory for the SQLite database, blobs, the keyring and the signing key."`
+	PublicURL       string   `json:"public_url" env:"KAIGI_PUBLIC_URL" flag:"public-url" default:"" doc:"URL people open in their browser; derived from addr and TLS when empty."`
+	DatabaseURL     string   `json:"database_url" env:"KAIGI_DATABASE_URL" flag:"database-url" default:"" doc:"postgres://… selects PostgreSQL; empty keeps SQLite in the data directory."`
+	NATSURL         string   `json:"nats_url" env:"KAIGI_NATS_URL" flag:"nats-url" default:"" doc:"nats://… connects the event bus to NATS for several nodes; empty keeps it in process."`
+	NATSPrefix      string   `json:"nats_prefix" env:"KAIGI_NATS_PREFIX" flag:"nats-prefix" default:"kaigi" doc:"Subject prefix on NATS, so that several deployments can share one server."`
+	MasterKeyFile   string   `json:"master_key_file" env:"KAIGI_MASTER_KEY_FILE" flag:"master-key-file" default:"" doc:"File with the master key that protects the keyring; empty: <data>/master.key, created on first start. A file given here must exist."`
+	TLSCert         string   `json:"tls_cert" env:"KAIGI_TLS_CERT" flag:"tls-cert" default:"" doc:"PEM certificate chain for HTTPS (with tls_key)."`
+	TLSKey          string   `json:"tls_key" env:"KAIGI_TLS_KEY" flag:"tls-key" default:"" doc:"PEM private key for HTTPS (with tls_cert)."`
+	TLSSelfSigned   bool     `json:"tls_self_signed" env:"KAIGI_TLS_SELF_SIGNED" flag:"tls-self-signed" default:"false" doc:"Serve HTTPS with a self-signed certificate kept in the data directory (for local use)."`
+	LogFormat       string   `json:"log_format" env:"KAIGI_LOG_FORMAT" flag:"log-format" default:"text" doc:"Log format: text or json."`
+	LogLevel        string   `json:"log_level" env:"KAIGI_LOG_LEVEL" flag:"log-level" default:"info" doc:"Log level: debug, info, warn or error."`
+	MaxBodyBytes    int64    `json:"max_body_bytes" env:"KAIGI_MAX_BODY_BYTES" flag:"max-body-bytes" default:"1048576" doc:"Largest JSON request body accepted, in bytes."`
+	ShutdownTimeout Duration `json:"shutdown_timeout" env:"KAIGI_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" doc:"How long a shutdown waits for requests in flight."`
+	MetricsToken    string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
+	TrustedProxies  string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
+	AuditCheckpoint Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
+}
+
+// Duration is a time.Duration written as "20s", "5m" in files and variables.
+type Duration time.Duration
+
+// UnmarshalJSON reads "20s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"20s\"")
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Set parses a flag value.
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// Field describes one configuration key.
+type Field struct {
+	Key, Env, Flag, Default, Doc string
+}
+
+// Fields lists every key, in declaration order.
+func Fields() []Field {
+	t := reflect.TypeFor[Config]()
+	out := make([]Field, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		out = append(out, Field{Key: f.Tag.Get("json"), Env: f.Tag.Get("env"), Flag: f.Tag.Get("flag"), Default: f.Tag.Get("default"), Doc: f.Tag.Get("doc")})
+	}
+	return out
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	for i, f := range Fields() {
+		if err := setString(v.Field(i), f.Default); err != nil {
+			panic(fmt.Sprintf("config: default of %s: %v", f.Key, err))
+		}
+	}
+	return c
+}
+
+func setString(v reflect.Value, s string) error {
+	switch p := v.Addr().Interface().(type) {
+	case *string:
+		*p = s
+	case *bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		*p = b
+	case *int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		*p = n
+	case *Duration:
+		if err := p.Set(s); err != nil {
+			return fmt.Errorf("%q is not a duration such as 20s or 5m", s)
+		}
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// ErrInvalid marks configuration errors; the message says which key and why.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Load builds the configuration from defaults, the file named by --config or
+// KAIGI_CONFIG, the environment (getenv) and args (the flags after the
+// subcommand). It returns ErrInvalid wrapped with a message a person can act on.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("kaigi serve", flag.ContinueOnError)
+	fs.SetOutput(&bytes.Buffer{})
+	configFile := fs.String("config", getenv("KAIGI_CONFIG"), "JSON configuration file (env KAIGI_CONFIG)")
+	v := reflect.ValueOf(&c).Elem()
+	fields := Fields()
+	flagged := map[string]string{}
+	for i, f := range fields {
+		fs.Func(f.Flag, f.Doc+" (default "+quoteDefault(f.Default)+", env "+f.Env+")", func(s string) error {
+			flagged[fields[i].Flag] = s
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("%w: %v (kaigi help lists the flags)", ErrInvalid, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", ErrInvalid, fs.Arg(0))
+	}
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return c, fmt.Errorf("%w: cannot read the config file: %v", ErrInvalid, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("%w: config file %s: %v", ErrInvalid, *configFile, err)
+		}
+	}
+	for i, f := range fields {
+		if s := getenv(f.Env); s != "" {
+			if err := setString(v.Field(i), s); err != nil {
+				return c, fmt.Errorf("%w: %s: %v", ErrInvalid, f.Env, err)
+			}
+		}
+	}
+	for i, f := range fields {
+		if s, ok := flagged[f.Flag]; ok {
+			if err := setString(v.Field(i), s); err != nil {
+				return c, fmt.Errorf("%w: --%s: %v", ErrInvalid, f.Flag, err)
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+func quoteDefault(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// Validate checks the configuration and says what is wrong.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return bad("addr %q is not host:port (for example 127.0.0.1:8080)", c.Addr)
+	}
+	if c.DataDir == "" {
+		return bad("data_dir must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return bad("database_url must start with postgres:// (or be empty for SQLite)")
+	}
+	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		return bad("nats_url must start with nats:// or tls:// (or be empty for the in-process bus)")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return bad("tls_cert and tls_key go together: give both or neither")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		return bad("tls_self_signed and tls_cert exclude each other")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return bad("log_format must be text or json, not %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		return bad("max_body_bytes must be between 1024 and 67108864")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return bad("shutdown_timeout must be positive")
+	}
+	if c.AuditCheckpoint < Duration(time.Second) {
+		return bad("audit_checkpoint_interval must be at least 1s")
+	}
+	if _, err := c.Proxies(); err != nil {
+		return bad("trusted_proxies: %v", err)
+	}
+	return nil
+}
+
+// Proxies parses TrustedProxies.
+func (c Config) Proxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// TLS reports whether the server speaks HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" || c.TLSSelfSigned }
+
+// URL is the address people open.
+func (c Config) URL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.TLS() {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(c.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// Path returns a path inside the data directory.
+func (c Config) Path(name string) string { return filepath.Join(c.DataDir, name) }
+
+// Markdown renders the table of keys for docs/configuration.md.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| file key | environment | flag | default | meaning |\n|---|---|---|---|---|\n")
+	for _, f := range Fields() {
+		fmt.Fprintf(&b, "| `%s` | `%s` | `--%s` | `%s` | %s |\n", f.Key, f.Env, f.Flag, quoteDefault(f.Default), f.Doc)
+	}
+	return b.String()
+}
