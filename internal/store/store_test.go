@@ -291,3 +291,32 @@ func TestAuditRolledBackChangeLeavesNoRecord(t *testing.T) {
 		}
 	})
 }
+
+func TestSetupTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+		if err := db.AddSetupToken(ctx, "good-token", now, now.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		exp, err := db.CheckSetupToken(ctx, "good-token", now.Add(time.Hour))
+		if err != nil || !exp.Equal(now.Add(24*time.Hour)) {
+			t.Fatalf("valid token: %v %v", exp, err)
+		}
+		for name, tc := range map[string]struct {
+			token string
+			at    time.Time
+		}{
+			"unknown": {"other-token", now},
+			"expired": {"good-token", now.Add(24 * time.Hour)},
+		} {
+			if _, err := db.CheckSetupToken(ctx, tc.token, tc.at); !errors.Is(err, store.ErrSetupToken) {
+				t.Errorf("%s: %v, want ErrSetupToken", name, err)
+			}
+		}
+		var n int
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM setup_tokens WHERE token_hash LIKE '%good%'`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the token itself must not be stored: %d %v", n, err)
+		}
+	})
+}

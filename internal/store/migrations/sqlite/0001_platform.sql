@@ -57,3 +57,11 @@ CREATE TABLE audit_checkpoints (
     note      TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, seq)
 );
+
+-- One-time links that let the first operator enrol. Only hashes are kept.
+CREATE TABLE setup_tokens (
+    token_hash TEXT   PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT
+);
