@@ -25,7 +25,9 @@ type Checkpoint struct {
 // CheckpointStore reads chain heads and keeps checkpoints.
 type CheckpointStore interface {
 	AuditHead(ctx context.Context, tenant ids.TenantID) (seq int64, hash []byte, err error)
-	InsertAuditCheckpoint(ctx context.Context, c Checkpoint) error
+	// InsertAuditCheckpoint stores c and reports whether it was new (a
+	// checkpoint of the same head may exist already).
+	InsertAuditCheckpoint(ctx context.Context, c Checkpoint) (bool, error)
 }
 
 // Reader reads a chain for verification.
@@ -59,8 +61,9 @@ func parseCheckpointText(text string) (tenant ids.TenantID, seq int64, hash []by
 	return tenant, seq, hash, time.Unix(sec, 0).UTC(), nil
 }
 
-// Checkpoint signs tenant's current head and stores the checkpoint. An empty
-// chain has nothing to checkpoint and returns ok=false.
+// Checkpoint signs tenant's current head and stores the checkpoint. It
+// returns ok=false when there was nothing new to sign: an empty chain, or a
+// head that already has its checkpoint.
 func (l *Log) Checkpoint(ctx context.Context, st CheckpointStore, key *signing.Key, tenant ids.TenantID) (c Checkpoint, ok bool, err error) {
 	seq, hash, err := st.AuditHead(ctx, tenant)
 	if err != nil {
@@ -75,10 +78,11 @@ func (l *Log) Checkpoint(ctx context.Context, st CheckpointStore, key *signing.K
 		return Checkpoint{}, false, fmt.Errorf("sign checkpoint: %w", err)
 	}
 	c = Checkpoint{Tenant: tenant, Seq: seq, Hash: hash, Time: at, Note: signed}
-	if err := st.InsertAuditCheckpoint(ctx, c); err != nil {
+	added, err := st.InsertAuditCheckpoint(ctx, c)
+	if err != nil {
 		return Checkpoint{}, false, err
 	}
-	return c, true, nil
+	return c, added, nil
 }
 
 // Problem is the first break found in a chain.

@@ -126,9 +126,23 @@ var ErrInvalid = errors.New("invalid configuration")
 // KAIGI_CONFIG, the environment (getenv) and args (the flags after the
 // subcommand). It returns ErrInvalid wrapped with a message a person can act on.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	return LoadWith("kaigi serve", args, getenv, nil)
+}
+
+// ErrHelp is returned by LoadWith when the arguments ask for help; the usage
+// is in its message.
+var ErrHelp = errors.New("help requested")
+
+// LoadWith is Load for a subcommand called name that has flags of its own,
+// which extra adds to the flag set.
+func LoadWith(name string, args []string, getenv func(string) string, extra func(fs *flag.FlagSet)) (Config, error) {
 	c := Default()
-	fs := flag.NewFlagSet("kaigi serve", flag.ContinueOnError)
-	fs.SetOutput(&bytes.Buffer{})
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var usage bytes.Buffer
+	fs.SetOutput(&usage)
+	if extra != nil {
+		extra(fs)
+	}
 	configFile := fs.String("config", getenv("KAIGI_CONFIG"), "JSON configuration file (env KAIGI_CONFIG)")
 	v := reflect.ValueOf(&c).Elem()
 	fields := Fields()
@@ -140,7 +154,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		})
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, fmt.Errorf("%w: %v (kaigi help lists the flags)", ErrInvalid, err)
+		if errors.Is(err, flag.ErrHelp) {
+			return c, fmt.Errorf("%w\n%s", ErrHelp, usage.String())
+		}
+		return c, fmt.Errorf("%w: %v (%s --help lists the flags)", ErrInvalid, err, name)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", ErrInvalid, fs.Arg(0))

@@ -19,16 +19,17 @@ type Code string
 
 // The codes. Each maps to one HTTP status in the HTTP layer.
 const (
-	Invalid         Code = "invalid"         // the request is malformed or breaks a rule (400)
-	Unauthenticated Code = "unauthenticated" // no or bad credentials (401)
-	Forbidden       Code = "forbidden"       // authenticated but not allowed (403)
-	NotFound        Code = "not_found"       // no such thing, or not visible to the caller (404)
-	Conflict        Code = "conflict"        // the state does not allow it (409)
-	TooLarge        Code = "too_large"       // the request body or a field is too big (413)
-	Unsupported     Code = "unsupported"     // wrong content type or method (415/405)
-	RateLimited     Code = "rate_limited"    // too many attempts (429)
-	Unavailable     Code = "unavailable"     // a dependency is down (503)
-	Internal        Code = "internal"        // a bug or an unexpected failure (500)
+	Invalid         Code = "invalid"            // the request is malformed or breaks a rule (400)
+	Unauthenticated Code = "unauthenticated"    // no or bad credentials (401)
+	Forbidden       Code = "forbidden"          // authenticated but not allowed (403)
+	NotFound        Code = "not_found"          // no such thing, or not visible to the caller (404)
+	Conflict        Code = "conflict"           // the state does not allow it (409)
+	TooLarge        Code = "too_large"          // the request body or a field is too big (413)
+	Unsupported     Code = "unsupported"        // wrong content type (415)
+	NotAllowed      Code = "method_not_allowed" // the path exists, the method does not (405)
+	RateLimited     Code = "rate_limited"       // too many attempts (429)
+	Unavailable     Code = "unavailable"        // a dependency is down (503)
+	Internal        Code = "internal"           // a bug or an unexpected failure (500)
 )
 
 // Error is an error with a code and a message that is safe to show.

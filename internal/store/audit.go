@@ -102,10 +102,14 @@ func (db *DB) AuditTenants(ctx context.Context) ([]ids.TenantID, error) {
 }
 
 // InsertAuditCheckpoint stores a checkpoint; a second one for the same head is ignored.
-func (db *DB) InsertAuditCheckpoint(ctx context.Context, c audit.Checkpoint) error {
-	_, err := db.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, seq, at, note) VALUES (?, ?, ?, ?)
+func (db *DB) InsertAuditCheckpoint(ctx context.Context, c audit.Checkpoint) (bool, error) {
+	res, err := db.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, seq, at, note) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant_id, seq) DO NOTHING`, string(c.Tenant), c.Seq, c.Time.UnixNano(), c.Note)
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // AuditCheckpoints returns tenant's checkpoints in order.

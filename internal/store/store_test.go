@@ -112,7 +112,7 @@ func TestSQLiteFileIsPrivate(t *testing.T) {
 	}
 }
 
-func newAudit(t *testing.T) (*audit.Log, *signing.Key) {
+func newAudit(t testing.TB) (*audit.Log, *signing.Key) {
 	t.Helper()
 	key, err := signing.LoadOrCreate(filepath.Join(t.TempDir(), signing.FileName), "kaigi-test")
 	if err != nil {

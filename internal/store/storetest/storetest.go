@@ -26,7 +26,7 @@ const PostgresEnv = "KAIGI_TEST_POSTGRES_URL"
 // Engine opens fresh, migrated databases of one kind.
 type Engine struct {
 	Name string
-	Open func(t *testing.T) *store.DB
+	Open func(t testing.TB) *store.DB
 }
 
 // Engines returns SQLite and, when configured, PostgreSQL.
@@ -46,13 +46,13 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 }
 
 // OpenSQLite returns a fresh, migrated SQLite database in t.TempDir().
-func OpenSQLite(t *testing.T) *store.DB {
+func OpenSQLite(t testing.TB) *store.DB {
 	t.Helper()
 	return OpenSQLiteIn(t, t.TempDir())
 }
 
 // OpenSQLiteIn returns a migrated SQLite database in dir (the data directory).
-func OpenSQLiteIn(t *testing.T, dir string) *store.DB {
+func OpenSQLiteIn(t testing.TB, dir string) *store.DB {
 	t.Helper()
 	db, err := store.Open(t.Context(), store.Config{DataDir: dir})
 	if err != nil {
@@ -67,7 +67,7 @@ func OpenSQLiteIn(t *testing.T, dir string) *store.DB {
 
 // PostgresURL returns the PostgreSQL test URL, skipping (or failing in CI)
 // when it is not set.
-func PostgresURL(t *testing.T) string {
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(PostgresEnv)
 	if u == "" {
@@ -79,8 +79,9 @@ func PostgresURL(t *testing.T) string {
 	return u
 }
 
-// OpenPostgres returns a migrated PostgreSQL database in a schema of its own.
-func OpenPostgres(t *testing.T) *store.DB {
+// PostgresSchemaURL creates an empty schema for this test, dropped at its
+// end, and returns a URL whose connections use it.
+func PostgresSchemaURL(t testing.TB) string {
 	t.Helper()
 	base := PostgresURL(t)
 	schema := "t_" + strings.ReplaceAll(ids.New(), "-", "")
@@ -103,7 +104,13 @@ func OpenPostgres(t *testing.T) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(t.Context(), store.Config{URL: u})
+	return u
+}
+
+// OpenPostgres returns a migrated PostgreSQL database in a schema of its own.
+func OpenPostgres(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), store.Config{URL: PostgresSchemaURL(t)})
 	if err != nil {
 		t.Fatalf("open postgres schema: %v", err)
 	}

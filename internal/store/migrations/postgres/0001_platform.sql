@@ -68,3 +68,9 @@ CREATE TABLE setup_tokens (
     expires_at BIGINT NOT NULL,
     used_at    BIGINT
 );
+
+-- Tenants whose keys were destroyed: no data key may ever be added again.
+CREATE TABLE shredded_tenants (
+    tenant_id   TEXT   PRIMARY KEY,
+    shredded_at BIGINT NOT NULL
+);
