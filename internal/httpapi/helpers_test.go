@@ -5,7 +5,6 @@ import (
 	"testing"
 )
 
-
 func parse(t *testing.T, cidrs ...string) []*net.IPNet {
 	t.Helper()
 	var out []*net.IPNet

@@ -34,7 +34,9 @@ func newServer(t *testing.T, tls bool) *httptest.Server {
 			return nil
 		}})
 	s.Handle(httpapi.Route{Method: http.MethodGet, Pattern: "/api/v1/panic", Policy: principal.Public, Doc: httpapi.Doc{Summary: "panics"},
-		Handler: func(w http.ResponseWriter, r *http.Request, _ principal.Principal) error { panic("secret internal detail") }})
+		Handler: func(w http.ResponseWriter, r *http.Request, _ principal.Principal) error {
+			panic("secret internal detail")
+		}})
 	s.Handle(httpapi.Route{Method: http.MethodGet, Pattern: "/api/v1/fail", Policy: principal.Public, Doc: httpapi.Doc{Summary: "fails"},
 		Handler: func(w http.ResponseWriter, r *http.Request, _ principal.Principal) error {
 			return errs.Wrap(errs.Internal, io.ErrUnexpectedEOF, "Something broke.")

@@ -1,0 +1,254 @@
+// Command kaigi is the Kaigi server and its administration tool.
+//
+//	kaigi [serve] [flags]      run the service (the default)
+//	kaigi migrate [flags]      apply database migrations and exit
+//	kaigi audit verify [--tenant ID] [flags]
+//	                           verify audit chains and their signed checkpoints
+//	kaigi audit checkpoint     sign every audit chain's head now
+//	kaigi setup-link [flags]   print a new one-time link for the first operator
+//	kaigi version              print the version
+//
+// Every command takes the configuration flags of serve (--data,
+// --database-url, …) and reads KAIGI_* variables; `kaigi serve --help` lists
+// them, and docs/configuration.md documents them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kaigi/kaigi/internal/app"
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, config.ErrHelp):
+		fmt.Fprintln(os.Stderr, err.Error()[len(config.ErrHelp.Error())+1:])
+	case errors.Is(err, errBroken):
+		os.Exit(1)
+	default:
+		fmt.Fprintf(os.Stderr, "kaigi: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+var errBroken = errors.New("an audit chain is broken")
+
+const usage = `kaigi — teams, channels, chats and meetings
+
+Usage:
+  kaigi [serve] [flags]                     run the service (the default)
+  kaigi migrate [flags]                     apply database migrations and exit
+  kaigi audit verify [--tenant ID] [flags]  verify audit chains and signed checkpoints
+  kaigi audit checkpoint [flags]            sign every audit chain's head now
+  kaigi setup-link [flags]                  print a new one-time link for the first operator
+  kaigi version                             print the version
+
+'kaigi serve --help' lists the configuration flags; every command takes them.
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout)
+	case "audit":
+		if len(args) == 0 {
+			return fmt.Errorf("audit needs a subcommand: verify or checkpoint")
+		}
+		switch args[0] {
+		case "verify":
+			return auditVerify(ctx, args[1:], getenv, stdout, stderr)
+		case "checkpoint":
+			return auditCheckpoint(ctx, args[1:], getenv, stdout, stderr)
+		}
+		return fmt.Errorf("unknown audit subcommand %q: use verify or checkpoint", args[0])
+	case "setup-link":
+		return setupLink(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kaigi", app.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	link, exp, err := a.NewSetupLink(ctx)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("setup link: %w", err)
+	}
+	if err := a.Record(ctx, audit.Entry{Actor: app.StartupActor, Action: "service.start", Details: map[string]string{"version": app.Version}}); err != nil {
+		ln.Close()
+		return fmt.Errorf("audit: %w", err)
+	}
+	fmt.Fprintf(stdout, `
+Kaigi %s is running.
+
+  Open:      %s
+  Data:      %s (%s)
+  Stop:      Ctrl+C
+
+  First operator: open this one-time link to set up the operator account
+  (no default password exists; the link is valid until %s):
+
+    %s
+
+  A new link: kaigi setup-link --data %s
+
+`, app.Version, cfg.URL(), cfg.DataDir, a.DB, exp.Local().Format("2006-01-02 15:04 MST"), link, cfg.DataDir)
+	log.Info("listening", "addr", ln.Addr().String(), "url", cfg.URL(), "database", a.DB.String(), "tls", cfg.TLS())
+	return a.Serve(ctx, ln)
+}
+
+// openStore opens and migrates the database alone, for commands that need
+// nothing else.
+func openStore(ctx context.Context, cfg config.Config) (*store.DB, int, error) {
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, n, nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.LoadWith("kaigi migrate", args, getenv, nil)
+	if err != nil {
+		return err
+	}
+	db, n, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: applied %d migrations; schema version %d\n", db, n, v)
+	return nil
+}
+
+func auditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var tenant string
+	cfg, err := config.LoadWith("kaigi audit verify", args, getenv, func(fs *flag.FlagSet) {
+		fs.StringVar(&tenant, "tenant", "", "the tenant whose chain to verify; every chain when empty")
+	})
+	if err != nil {
+		return err
+	}
+	if tenant != "" && !ids.Valid(tenant) {
+		return fmt.Errorf("--tenant %q is not a tenant id", tenant)
+	}
+	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	tenants := []ids.TenantID{ids.TenantID(tenant)}
+	if tenant == "" {
+		if tenants, err = a.DB.AuditTenants(ctx); err != nil {
+			return err
+		}
+	}
+	broken := false
+	for _, t := range tenants {
+		rep, err := audit.Verify(ctx, a.DB, t, a.Signing.VerifierKey())
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", t, err)
+		}
+		fmt.Fprintln(stdout, rep)
+		broken = broken || !rep.OK()
+	}
+	if broken {
+		return errBroken
+	}
+	return nil
+}
+
+func auditCheckpoint(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.LoadWith("kaigi audit checkpoint", args, getenv, nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.CheckpointAll(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signed %d new checkpoints\n", n)
+	return nil
+}
+
+func setupLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.LoadWith("kaigi setup-link", args, getenv, nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	link, exp, err := a.NewSetupLink(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n(valid until %s)\n", link, exp.Local().Format("2006-01-02 15:04 MST"))
+	return nil
+}

@@ -1,0 +1,326 @@
+// Package app wires Kaigi together: it is the only package that knows every
+// other one. New opens the data directory, the keys, the database, the event
+// bus and the signing key — each failing with one clear message that names
+// what is wrong and how to fix it, and never overwriting what is there — and
+// registers every HTTP route. Serve runs the server and the background jobs
+// until its context ends, then shuts down gracefully.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/blob"
+	blobdir "github.com/kaigi/kaigi/internal/blob/dir"
+	"github.com/kaigi/kaigi/internal/bus"
+	"github.com/kaigi/kaigi/internal/bus/inproc"
+	"github.com/kaigi/kaigi/internal/bus/natsbus"
+	"github.com/kaigi/kaigi/internal/clock"
+	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/httpapi"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/keys"
+	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/signing"
+	"github.com/kaigi/kaigi/internal/store"
+	"github.com/kaigi/kaigi/web"
+)
+
+// Version is the build's version, set with -ldflags "-X …/internal/app.Version=…".
+var Version = "dev"
+
+// Names of files in the data directory.
+const (
+	MasterKeyFile = "master.key"
+	KeyringFile   = "keyring"
+	BlobDir       = "blobs"
+	TLSDir        = "tls"
+)
+
+// StartupActor is the principal of what the process does on its own at start.
+var StartupActor = principal.Job("startup", "")
+
+// SetupLinkLifetime is how long a first-operator setup link stays valid.
+const SetupLinkLifetime = 24 * time.Hour
+
+// App is a running Kaigi node's parts.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	DB       *store.DB
+	Bus      bus.Bus
+	Keys     *keys.Service
+	Blobs    blob.Blob
+	Signing  *signing.Key
+	Audit    *audit.Log
+	HTTP     *httpapi.Server
+	Registry *prometheus.Registry
+
+	closeOnce sync.Once
+	closers   []func() error
+}
+
+// StartError is a failure to start, with a message for the person starting it.
+type StartError struct {
+	What string // which part failed, e.g. "master key"
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Options adjust New for tests and embedding.
+type Options struct {
+	Clock clock.Clock           // default clock.Real
+	Auth  httpapi.Authenticator // default: anonymous only (sign-in arrives with identity)
+}
+
+// New opens every part. On error, whatever was opened is closed again.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (_ *App, err error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	a := &App{Config: cfg, Log: log, Clock: opts.Clock, Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, &StartError{"data directory", fmt.Errorf("cannot create %s: %v; choose another with --data", cfg.DataDir, err)}
+	}
+
+	// Keys first: without them nothing may be written.
+	var master keys.MasterKey
+	if cfg.MasterKeyFile == "" && exists(cfg.Path(KeyringFile)) && !exists(cfg.Path(MasterKeyFile)) {
+		return nil, &StartError{"master key", fmt.Errorf("%s is missing but the keyring %s exists: restore the master key from its backup, or name it with KAIGI_MASTER_KEY_FILE (nothing was changed)",
+			cfg.Path(MasterKeyFile), cfg.Path(KeyringFile))}
+	}
+	if cfg.MasterKeyFile != "" {
+		master, err = keys.LoadMasterKey(cfg.MasterKeyFile)
+	} else {
+		master, err = keys.LoadOrCreateMasterKey(cfg.Path(MasterKeyFile))
+	}
+	if err != nil {
+		return nil, &StartError{"master key", err}
+	}
+	keyring, err := keys.OpenLocalKeyring(cfg.Path(KeyringFile), master)
+	if err != nil {
+		return nil, &StartError{"keyring", err}
+	}
+	if a.Signing, err = signing.LoadOrCreate(cfg.Path(signing.FileName), "kaigi"); err != nil {
+		return nil, &StartError{"signing key", err}
+	}
+
+	if a.DB, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir}); err != nil {
+		return nil, &StartError{"database", fmt.Errorf("%v; check database_url (KAIGI_DATABASE_URL) and that the database is running", err)}
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	n, err := a.DB.Migrate(ctx)
+	if err != nil {
+		return nil, &StartError{"database", err}
+	}
+	if n > 0 {
+		log.Info("database migrated", "database", a.DB.String(), "applied", n)
+	}
+	a.Keys = keys.New(keyring, a.DB, keys.Options{Clock: a.Clock, Logger: log})
+	if a.Blobs, err = blobdir.New(cfg.Path(BlobDir), a.Keys); err != nil {
+		return nil, &StartError{"blob store", err}
+	}
+
+	if cfg.NATSURL != "" {
+		nb, err := natsbus.Connect(ctx, cfg.NATSURL, natsbus.Options{SubjectPrefix: cfg.NATSPrefix, Logger: log})
+		if err != nil {
+			return nil, &StartError{"event bus", fmt.Errorf("%v; check nats_url (KAIGI_NATS_URL) and that NATS is running, or leave it empty for one node", err)}
+		}
+		a.Bus = nb
+	} else {
+		a.Bus = inproc.New(inproc.Options{})
+	}
+	a.closers = append(a.closers, a.Bus.Close)
+
+	a.Audit = audit.New(a.Clock)
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	proxies, _ := cfg.Proxies() // validated with the config
+	a.HTTP = httpapi.New(httpapi.Options{
+		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),
+		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry,
+	})
+	a.routes()
+	return a, nil
+}
+
+func (a *App) routes() {
+	httpapi.RegisterService(a.HTTP, httpapi.ServiceDeps{
+		Info:         httpapi.Info{Title: "Kaigi", Version: Version, Description: "Teams, channels, chats and meetings, with guarantees a customer can check."},
+		Ready:        []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}},
+		Gatherer:     a.Registry,
+		MetricsToken: a.Config.MetricsToken,
+		PublicKeyPEM: a.Signing.PublicPEM(),
+		VerifierKey:  a.Signing.VerifierKey(),
+		VerifyAudit: func(ctx context.Context, tenant ids.TenantID) (audit.Report, error) {
+			return audit.Verify(ctx, a.DB, tenant, a.Signing.VerifierKey())
+		},
+		CheckSetup: func(ctx context.Context, token string) (time.Time, error) {
+			return a.DB.CheckSetupToken(ctx, token, a.Clock.Now())
+		},
+	})
+	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
+		web.Handler(web.Options{}))
+}
+
+// Record appends an audit entry in a transaction of its own.
+func (a *App) Record(ctx context.Context, e audit.Entry) error {
+	return a.DB.InTx(ctx, func(tx *store.Tx) error {
+		_, err := a.Audit.Append(ctx, tx, e)
+		return err
+	})
+}
+
+// NewSetupLink makes a one-time link for enrolling the first operator and
+// returns it. Only the token's hash is stored; the creation is audited.
+func (a *App) NewSetupLink(ctx context.Context) (string, time.Time, error) {
+	token := base64.RawURLEncoding.EncodeToString(ids.Token(32))
+	now := a.Clock.Now()
+	exp := now.Add(SetupLinkLifetime)
+	if err := a.DB.AddSetupToken(ctx, token, now, exp); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := a.Record(ctx, audit.Entry{Actor: StartupActor, Action: "setup.link_created",
+		Details: map[string]string{"expires": exp.Format(time.RFC3339)}}); err != nil {
+		return "", time.Time{}, err
+	}
+	return a.Config.URL() + "/setup#token=" + token, exp, nil
+}
+
+// Listen opens the configured listener, with TLS when configured.
+func (a *App) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return nil, &StartError{"listen", fmt.Errorf("cannot listen on %s: %v; is another kaigi running? choose another address with --addr", a.Config.Addr, err)}
+	}
+	if !a.Config.TLS() {
+		return ln, nil
+	}
+	var cert tls.Certificate
+	if a.Config.TLSSelfSigned {
+		host, _, _ := net.SplitHostPort(a.Config.Addr)
+		cert, err = LoadOrCreateSelfSigned(a.Config.Path(TLSDir), host)
+	} else {
+		cert, err = tls.LoadX509KeyPair(a.Config.TLSCert, a.Config.TLSKey)
+	}
+	if err != nil {
+		ln.Close()
+		return nil, &StartError{"TLS", fmt.Errorf("%v; check tls_cert and tls_key", err)}
+	}
+	return tls.NewListener(ln, TLSConfig(cert)), nil
+}
+
+// Serve serves HTTP on ln and runs the background jobs until ctx ends, then
+// stops accepting, lets requests in flight finish (up to shutdown_timeout)
+// and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.HTTP.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.checkpointLoop(jobs)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.Log.Info("shutting down", "grace", a.Config.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(a.Config.ShutdownTimeout))
+		err = srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			srv.Close()
+		}
+		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+	}
+	stopJobs()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// checkpointLoop signs every audit chain's head periodically, and once more
+// on the way out.
+func (a *App) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(time.Duration(a.Config.AuditCheckpoint))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.CheckpointAll(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			a.CheckpointAll(ctx)
+		}
+	}
+}
+
+// CheckpointAll signs the head of every tenant's audit chain.
+func (a *App) CheckpointAll(ctx context.Context) (int, error) {
+	tenants, err := a.DB.AuditTenants(ctx)
+	if err != nil {
+		a.Log.Warn("audit checkpoint: list chains", "err", err)
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		if _, ok, err := a.Audit.Checkpoint(ctx, a.DB, a.Signing, t); err != nil {
+			a.Log.Warn("audit checkpoint", "tenant", string(t), "err", err)
+		} else if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Close releases everything New opened, in reverse order. It is idempotent.
+func (a *App) Close() error {
+	var errs []error
+	a.closeOnce.Do(func() {
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			errs = append(errs, a.closers[i]())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,244 @@
+package app_test
+
+import (
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kaigi/kaigi/internal/app/apptest"
+	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/httpapi"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/openapi.json")
+
+func get(t *testing.T, url string, hdr ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// TestNodeServes runs a whole node on each engine and checks the service
+// endpoints end to end.
+func TestNodeServes(t *testing.T) {
+	engines := []struct {
+		name string
+		opts func(t *testing.T) apptest.Options
+	}{
+		{"sqlite+inproc", func(t *testing.T) apptest.Options { return apptest.Options{} }},
+		{"postgres+nats", func(t *testing.T) apptest.Options {
+			return apptest.Options{Postgres: true, NATSURL: natsURL(t)}
+		}},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			s := apptest.Start(t, e.opts(t))
+			status, body := get(t, s.URL+"/readyz")
+			var h httpapi.Health
+			if err := json.Unmarshal(body, &h); err != nil || status != 200 || h.Checks["database"] != "ok" || h.Checks["bus"] != "ok" {
+				t.Fatalf("readyz: %d %s", status, body)
+			}
+			if status, body := get(t, s.URL+"/"); status != 200 || !strings.Contains(string(body), "<html") {
+				t.Fatalf("the shell: %d", status)
+			}
+			if status, body := get(t, s.URL+"/metrics"); status != 200 || !strings.Contains(string(body), "kaigi_http_requests_total") {
+				t.Fatalf("metrics: %d %.200s", status, body)
+			}
+			var info httpapi.ServiceInfo
+			if status, body := get(t, s.URL+"/api/v1/service"); status != 200 || json.Unmarshal(body, &info) != nil || !strings.Contains(info.PublicKeyPEM, "PUBLIC KEY") {
+				t.Fatalf("service info: %d %s", status, body)
+			}
+		})
+	}
+}
+
+func natsURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("KAIGI_TEST_NATS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KAIGI_TEST_NATS_URL is not set: CI must run the NATS tests")
+		}
+		t.Skip("SKIPPING NATS NODE TEST: set KAIGI_TEST_NATS_URL=nats://127.0.0.1:4222 to run it")
+	}
+	return u
+}
+
+func TestMetricsTokenIsRequiredWhenSet(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{Config: func(c *config.Config) { c.MetricsToken = "scrape-secret" }})
+	if status, _ := get(t, s.URL+"/metrics"); status != http.StatusUnauthorized {
+		t.Fatalf("without token: %d", status)
+	}
+	if status, _ := get(t, s.URL+"/metrics", "Authorization", "Bearer wrong"); status != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", status)
+	}
+	if status, _ := get(t, s.URL+"/metrics", "Authorization", "Bearer scrape-secret"); status != http.StatusOK {
+		t.Fatalf("right token: %d", status)
+	}
+}
+
+// TestEveryRouteIsDescribed fails when a registered route is missing from
+// the OpenAPI document, lacks a summary or a path parameter, and when the
+// committed docs/openapi.json is out of date.
+func TestEveryRouteIsDescribed(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	status, body := get(t, s.URL+"/api/openapi.json")
+	if status != 200 {
+		t.Fatalf("openapi: %d", status)
+	}
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Summary    string `json:"summary"`
+			Authz      string `json:"x-kaigi-authorization"`
+			Parameters []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	routes := s.HTTP.Routes()
+	if len(routes) < 7 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	for _, rt := range routes {
+		op, ok := doc.Paths[rt.Pattern][strings.ToLower(rt.Method)]
+		if !ok {
+			t.Errorf("%s %s is missing from /api/openapi.json", rt.Method, rt.Pattern)
+			continue
+		}
+		if op.Summary == "" || op.Authz == "" {
+			t.Errorf("%s %s lacks a summary or its authorization decision", rt.Method, rt.Pattern)
+		}
+		for _, p := range httpapi.PathParams(rt.Pattern) {
+			if !slices.ContainsFunc(op.Parameters, func(q struct {
+				Name string `json:"name"`
+			}) bool {
+				return q.Name == p
+			}) {
+				t.Errorf("%s %s: path parameter %s undescribed", rt.Method, rt.Pattern, p)
+			}
+		}
+	}
+	var pretty map[string]any
+	json.Unmarshal(body, &pretty)
+	want, _ := json.MarshalIndent(pretty, "", "  ")
+	want = append(want, '\n')
+	path := filepath.Join("..", "..", "docs", "openapi.json")
+	got, _ := os.ReadFile(path)
+	if string(got) != string(want) {
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Fatalf("%s is out of date; run go test ./internal/app -run TestEveryRouteIsDescribed -update", path)
+	}
+}
+
+// actors are every kind of principal a request can act as.
+var actors = map[string]principal.Principal{
+	"anonymous":          {Kind: principal.Anonymous},
+	"member":             {Kind: principal.Member, Tenant: "t1", User: "u1"},
+	"guest":              {Kind: principal.Guest, Tenant: "t1", User: "g1"},
+	"tenant_admin":       {Kind: principal.Member, Tenant: "t1", User: "a1", Roles: []principal.Role{principal.TenantAdmin}},
+	"compliance_officer": {Kind: principal.Member, Tenant: "t1", User: "c1", Roles: []principal.Role{principal.ComplianceOfficer}},
+	"operator":           {Kind: principal.Operator, User: "o1"},
+	"operator_grant":     {Kind: principal.Operator, User: "o1", Grant: &principal.Grant{ID: "g", Tenant: "t1"}},
+	"system":             {Kind: principal.System, User: "job", Tenant: "t1"},
+}
+
+// allowed says, for every route, which actors may use it. A route missing
+// here fails the test: each new route must state its decision.
+var allowed = map[string][]string{
+	"GET /healthz":                   all(),
+	"GET /readyz":                    all(),
+	"GET /metrics":                   all(),
+	"GET /api/openapi.json":          all(),
+	"GET /api/v1/service":            all(),
+	"GET /api/v1/audit/verification": {"compliance_officer"},
+	"POST /api/v1/setup/verify":      all(),
+	"GET /":                          all(),
+}
+
+func all() []string {
+	out := make([]string, 0, len(actors))
+	for k := range actors {
+		out = append(out, k)
+	}
+	return out
+}
+
+// headerAuth authenticates test requests by the X-Test-Actor header. It
+// exists only in tests.
+type headerAuth struct{}
+
+func (headerAuth) Authenticate(r *http.Request) (principal.Principal, error) {
+	return actors[r.Header.Get("X-Test-Actor")], nil
+}
+
+// TestEveryRouteDecidesForEveryActor sends each route a request as each kind
+// of actor and checks that exactly the expected ones get past authorization.
+func TestEveryRouteDecidesForEveryActor(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{Auth: headerAuth{}})
+	for _, rt := range s.HTTP.Routes() {
+		key := rt.Method + " " + rt.Pattern
+		want, ok := allowed[key]
+		if !ok {
+			t.Errorf("route %s has no entry in the authorization matrix of this test", key)
+			continue
+		}
+		path := rt.Pattern
+		for _, p := range httpapi.PathParams(rt.Pattern) {
+			path = strings.ReplaceAll(path, "{"+p+"}", ids.New())
+		}
+		for name := range actors {
+			t.Run(key+"/"+name, func(t *testing.T) {
+				req, _ := http.NewRequestWithContext(t.Context(), rt.Method, s.URL+path, strings.NewReader("{}"))
+				req.Header.Set("X-Test-Actor", name)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var eb httpapi.ErrorBody
+				json.NewDecoder(resp.Body).Decode(&eb)
+				resp.Body.Close()
+				refused := (resp.StatusCode == 401 || resp.StatusCode == 403) &&
+					(eb.Error.Code == "unauthenticated" || eb.Error.Code == "forbidden") && !strings.Contains(eb.Error.Message, "setup link")
+				if slices.Contains(want, name) == refused {
+					t.Fatalf("%s as %s: status %d (%s); allowed=%v", key, name, resp.StatusCode, eb.Error.Message, slices.Contains(want, name))
+				}
+			})
+		}
+	}
+}

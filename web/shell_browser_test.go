@@ -1,0 +1,414 @@
+package web
+
+import (
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/kaigi/kaigi/internal/browsertest"
+)
+
+// The shell in a real browser: it renders, speaks English and Japanese,
+// works with the keyboard and on a phone, and breaks none of its own
+// Content Security Policy (a violation is a console error, and every page
+// must end with none).
+
+// openShell opens path of the server in a new page and waits until the app
+// has started.
+func openShell(t *testing.T, b *browsertest.Browser, srv *httptest.Server, path string, opts ...browsertest.PageOption) *browsertest.Page {
+	t.Helper()
+	p := b.NewPage(t, opts...)
+	p.Navigate(t, srv.URL+path)
+	waitReady(t, p)
+	t.Cleanup(func() { p.ExpectNoConsoleErrors(t) })
+	return p
+}
+
+func waitReady(t *testing.T, p *browsertest.Page) {
+	t.Helper()
+	p.Do(t, chromedp.WaitReady(chromedp.CSS(`html[data-state="ready"]`)))
+}
+
+func text(t *testing.T, p *browsertest.Page, sel string) string {
+	t.Helper()
+	return strings.TrimSpace(browsertest.Run(t, p, chromedp.Text(chromedp.CSS(sel))))
+}
+
+// focused describes the element that has the focus: #id, or tag.class, with
+// the href of a link.
+func focused(t *testing.T, p *browsertest.Page) string {
+	t.Helper()
+	return browsertest.Eval[string](t, p, `(() => {
+		const e = document.activeElement;
+		if (!e || e === document.body) return "body";
+		if (e.id) return "#" + e.id;
+		let s = e.tagName.toLowerCase();
+		if (e.classList.length) s += "." + e.classList[0];
+		if (e.hasAttribute("href")) s += "[href=" + e.getAttribute("href") + "]";
+		return s;
+	})()`)
+}
+
+func press(t *testing.T, p *browsertest.Page, key string) {
+	t.Helper()
+	p.Do(t, chromedp.KeyEvent(key))
+}
+
+func isDisplayed(t *testing.T, p *browsertest.Page, sel string) bool {
+	t.Helper()
+	return browsertest.Eval[bool](t, p, `(() => {
+		const e = document.querySelector(`+"`"+sel+"`"+`);
+		return !!e && getComputedStyle(e).display !== "none" && e.getClientRects().length > 0;
+	})()`)
+}
+
+func TestShellInBrowser(t *testing.T) {
+	srv := httptest.NewServer(Handler(Options{}))
+	t.Cleanup(srv.Close)
+	b := browsertest.New(t)
+
+	t.Run("renders the frame and sign-in", func(t *testing.T) {
+		p := openShell(t, b, srv, "/")
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin" {
+			t.Errorf("/ shows %s, want /signin", got)
+		}
+		if got := browsertest.Run(t, p, chromedp.Title()); got != "Sign in · Kaigi" {
+			t.Errorf("title = %q", got)
+		}
+		if got := text(t, p, ".brand-name"); got != "Kaigi" {
+			t.Errorf("product name = %q", got)
+		}
+		if got := text(t, p, "h1"); got != "Sign in to Kaigi" {
+			t.Errorf("h1 = %q", got)
+		}
+		nav := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("nav a[data-nav]")].map(a => a.textContent.trim())`)
+		want := []string{"Chat", "Meetings", "Admin center", "Compliance center", "Operator console", "Trust Center"}
+		if !slices.Equal(nav, want) {
+			t.Errorf("navigation = %q, want %q", nav, want)
+		}
+		landmarks := browsertest.Eval[[]string](t, p, `["header", "nav", "main", "footer"].filter(s => document.querySelectorAll(s).length !== 1)`)
+		if len(landmarks) > 0 {
+			t.Errorf("landmarks not present exactly once: %v", landmarks)
+		}
+		if got := browsertest.Eval[string](t, p, `document.documentElement.lang`); got != "en" {
+			t.Errorf("lang = %q, want en", got)
+		}
+		clock := text(t, p, "#clock")
+		if !strings.Contains(clock, "UTC") || browsertest.Eval[string](t, p, `document.getElementById("clock").dateTime`) == "" {
+			t.Errorf("footer clock = %q, want a local time with its zone (UTC in this browser)", clock)
+		}
+		p.Screenshot(t, "signin-wide-en")
+	})
+
+	t.Run("routes have pages, headings and aria-current", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin")
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/chat"]`)))
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/chat" {
+			t.Errorf("location = %s, want /chat", got)
+		}
+		if got := text(t, p, "h1"); got != "Chat" {
+			t.Errorf("h1 = %q", got)
+		}
+		if got := focused(t, p); got != "h1" {
+			t.Errorf("focus after navigation on %s, want the page's h1", got)
+		}
+		current := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("[aria-current]")].map(a => a.getAttribute("href") + "=" + a.getAttribute("aria-current"))`)
+		if !slices.Equal(current, []string{"/chat=page"}) {
+			t.Errorf("aria-current on %v, want only /chat=page", current)
+		}
+		if got := browsertest.Run(t, p, chromedp.Title()); got != "Chat · Kaigi" {
+			t.Errorf("title = %q", got)
+		}
+		p.Screenshot(t, "chat-wide-en")
+
+		p.Do(t, chromedp.NavigateBack())
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
+		if n := browsertest.Eval[int](t, p, `document.querySelectorAll("[aria-current]").length`); n != 0 {
+			t.Errorf("%d links still aria-current on the sign-in page", n)
+		}
+
+		for path, heading := range map[string]string{
+			"/meetings":             "Meetings",
+			"/admin":                "Admin center",
+			"/compliance/holds/42":  "Compliance center",
+			"/operator":             "Operator console",
+			"/trust":                "Trust Center",
+			"/no-such-page":         "Page not found",
+			"/chat/general?x=1#top": "Chat",
+		} {
+			p.Navigate(t, srv.URL+path)
+			waitReady(t, p)
+			if got := text(t, p, "h1"); got != heading {
+				t.Errorf("%s: h1 = %q, want %q", path, got, heading)
+			}
+		}
+		p.Navigate(t, srv.URL+"/no-such-page")
+		waitReady(t, p)
+		p.Screenshot(t, "not-found-wide-en")
+		// The server answers an unknown path with status 404, which Chrome
+		// logs as a failed load: the one console error these pages expect.
+		for _, m := range p.ConsoleErrors() {
+			if m.Source != "network" || !strings.Contains(m.Text, "404") || !strings.HasSuffix(m.URL, "/no-such-page") {
+				t.Errorf("console error: %s", m)
+			}
+		}
+		p.ClearConsole()
+	})
+
+	t.Run("keyboard: skip link first, then the header and the navigation", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin")
+		press(t, p, kb.Tab)
+		if got := focused(t, p); got != "a.skip-link[href=#main]" {
+			t.Fatalf("first Tab focuses %s, want the skip link", got)
+		}
+		if !isDisplayed(t, p, ".skip-link") || browsertest.Eval[float64](t, p, `document.querySelector(".skip-link").getBoundingClientRect().top`) < 0 {
+			t.Error("the focused skip link is not on screen")
+		}
+		p.Screenshot(t, "skip-link-focused")
+
+		var stops []string
+		for range 4 {
+			press(t, p, kb.Tab)
+			stops = append(stops, focused(t, p))
+			if stops[len(stops)-1] == "a[href=/chat]" {
+				break
+			}
+		}
+		want := []string{"a.brand[href=/]", "#lang-select", "a[href=/chat]"}
+		if !slices.Equal(stops, want) {
+			t.Errorf("Tab stops after the skip link = %v, want %v", stops, want)
+		}
+		if !browsertest.Eval[bool](t, p, `getComputedStyle(document.activeElement).outlineStyle !== "none"`) {
+			t.Error("the focused navigation link has no visible outline")
+		}
+
+		// Enter follows the focused link.
+		press(t, p, kb.Enter)
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
+		if got := text(t, p, "h1"); got != "Chat" {
+			t.Errorf("Enter on the Chat link shows %q", got)
+		}
+
+		// The skip link moves the focus to the main region.
+		p.Navigate(t, srv.URL+"/signin")
+		waitReady(t, p)
+		press(t, p, kb.Tab)
+		press(t, p, kb.Enter)
+		if got := focused(t, p); got != "#main" {
+			t.Errorf("after the skip link, focus is on %s, want #main", got)
+		}
+		press(t, p, kb.Tab)
+		if got := focused(t, p); got != "#signin-email" {
+			t.Errorf("Tab after skipping focuses %s, want the email field", got)
+		}
+	})
+
+	t.Run("sign-in form: labels, validation, polite message without reload", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin")
+		labels := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("form input")].map(i => i.id + ":" + [...i.labels].map(l => l.textContent.trim()).join("|"))`)
+		if !slices.Equal(labels, []string{"signin-email:Work email", "signin-password:Password"}) {
+			t.Errorf("inputs and their labels = %q", labels)
+		}
+		browsertest.Eval[int](t, p, `window.kaigiNoReload = 1`)
+
+		p.Do(t, chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
+		if got := focused(t, p); got != "#signin-email" {
+			t.Errorf("focus after an empty submit on %s, want the email field", got)
+		}
+		if got := browsertest.Eval[string](t, p, `document.getElementById("signin-email").getAttribute("aria-invalid")`); got != "true" {
+			t.Errorf("empty email: aria-invalid = %q", got)
+		}
+		if got := text(t, p, "#signin-email-error"); !strings.HasPrefix(got, "Enter your email address") {
+			t.Errorf("email error = %q", got)
+		}
+		p.Screenshot(t, "signin-errors-en")
+
+		p.Do(t,
+			chromedp.SendKeys(chromedp.CSS("#signin-email"), "ada@example.com"),
+			chromedp.SendKeys(chromedp.CSS("#signin-password"), "correct horse battery staple\n"),
+		)
+		p.Do(t, chromedp.Poll[chromedp.Void](`document.querySelector('[role="status"]').textContent !== ""`, chromedp.WithPollingInterval(20*time.Millisecond)))
+		if got := text(t, p, `[role="status"]`); !strings.Contains(got, "Signing in isn’t available yet") {
+			t.Errorf("status after submit = %q", got)
+		}
+		if browsertest.Eval[int](t, p, `window.kaigiNoReload || 0`) != 1 {
+			t.Error("the page reloaded on submit")
+		}
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin" {
+			t.Errorf("location after submit = %s", got)
+		}
+		if got := browsertest.Run(t, p, chromedp.Value(chromedp.CSS("#signin-password"))); got != "" {
+			t.Error("the password stayed in the field")
+		}
+		if n := browsertest.Eval[int](t, p, `document.querySelectorAll('[aria-invalid="true"]').length`); n != 0 {
+			t.Errorf("%d fields still marked invalid", n)
+		}
+		p.Screenshot(t, "signin-submitted-en")
+	})
+
+	t.Run("language: switch to Japanese, remembered", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin")
+		p.Do(t, chromedp.Focus(chromedp.CSS("#lang-select")))
+		press(t, p, kb.ArrowDown)
+		p.Do(t, chromedp.WaitReady(chromedp.CSS(`html[lang="ja"]`)))
+		if got := text(t, p, "h1"); got != "Kaigi にサインイン" {
+			t.Errorf("h1 in Japanese = %q", got)
+		}
+		if got := text(t, p, `nav a[href="/meetings"]`); got != "会議" {
+			t.Errorf("Meetings in Japanese = %q", got)
+		}
+		if got := browsertest.Run(t, p, chromedp.Title()); got != "サインイン · Kaigi" {
+			t.Errorf("title in Japanese = %q", got)
+		}
+		if got := browsertest.Eval[string](t, p, `document.querySelector("nav").getAttribute("aria-label")`); got != "メイン" {
+			t.Errorf("nav aria-label in Japanese = %q", got)
+		}
+		if got := text(t, p, "#clock"); !strings.Contains(got, "年") {
+			t.Errorf("clock in Japanese = %q, want a Japanese date", got)
+		}
+		if got := browsertest.Eval[string](t, p, `localStorage.getItem("kaigi.lang")`); got != "ja" {
+			t.Errorf("remembered language = %q, want ja", got)
+		}
+		p.Screenshot(t, "signin-wide-ja")
+
+		p.Do(t, chromedp.Reload())
+		waitReady(t, p)
+		if got := browsertest.Eval[string](t, p, `document.documentElement.lang + " " + document.getElementById("lang-select").value`); got != "ja ja" {
+			t.Errorf("after a reload: lang and picker = %q, want ja ja", got)
+		}
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/compliance"]`)))
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
+		if got := text(t, p, "h1"); got != "コンプライアンス センター" {
+			t.Errorf("compliance h1 in Japanese = %q", got)
+		}
+		p.Screenshot(t, "compliance-wide-ja")
+	})
+
+	t.Run("language: the browser's preference picks the default", func(t *testing.T) {
+		p := openShell(t, b, srv, "/meetings", browsertest.Languages("ja-JP", "ja", "en"), browsertest.TimeZone("Asia/Tokyo"))
+		if got := browsertest.Eval[string](t, p, `document.documentElement.lang`); got != "ja" {
+			t.Errorf("lang = %q, want ja for a browser that prefers ja-JP", got)
+		}
+		if got := text(t, p, "h1"); got != "会議" {
+			t.Errorf("h1 = %q", got)
+		}
+		if got := text(t, p, "#clock"); !strings.Contains(got, "JST") {
+			t.Errorf("clock = %q, want the time in Japan (JST)", got)
+		}
+		// A page of its own browser context: nothing remembered from the
+		// page that chose Japanese, so this proves the preference, not
+		// localStorage.
+		if got := browsertest.Eval[*string](t, p, `localStorage.getItem("kaigi.lang")`); got != nil {
+			t.Errorf("remembered language = %q, want none", *got)
+		}
+
+		fr := openShell(t, b, srv, "/signin", browsertest.Languages("fr-FR", "fr"))
+		if got := browsertest.Eval[string](t, fr, `document.documentElement.lang`); got != "en" {
+			t.Errorf("lang = %q, want the fallback en for a browser that prefers French", got)
+		}
+	})
+
+	t.Run("phone: navigation behind a menu button", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin", browsertest.Viewport(360, 740))
+		if !isDisplayed(t, p, "#menu-button") {
+			t.Fatal("no menu button at 360px")
+		}
+		if isDisplayed(t, p, "#site-nav") {
+			t.Error("navigation shown before the menu is opened")
+		}
+		if w := browsertest.Eval[int](t, p, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("page is %dpx wide at a 360px viewport: it scrolls sideways", w)
+		}
+		p.Screenshot(t, "signin-phone-en")
+
+		p.Do(t, chromedp.Click(chromedp.CSS("#menu-button")))
+		if got := browsertest.Eval[string](t, p, `document.getElementById("menu-button").getAttribute("aria-expanded")`); got != "true" {
+			t.Errorf("aria-expanded after opening = %q", got)
+		}
+		if !isDisplayed(t, p, "#site-nav") {
+			t.Error("navigation hidden after opening the menu")
+		}
+		p.Screenshot(t, "menu-open-phone-en")
+
+		// Keyboard: the navigation follows the button; Escape closes it
+		// and gives the focus back.
+		press(t, p, kb.Tab)
+		if got := focused(t, p); got != "a[href=/chat]" {
+			t.Errorf("Tab from the open menu button focuses %s, want the first link", got)
+		}
+		press(t, p, kb.Escape)
+		if got := focused(t, p); got != "#menu-button" {
+			t.Errorf("focus after Escape on %s, want the menu button", got)
+		}
+		if isDisplayed(t, p, "#site-nav") {
+			t.Error("navigation still shown after Escape")
+		}
+
+		// Enter opens it again; following a link closes it.
+		press(t, p, kb.Enter)
+		if !isDisplayed(t, p, "#site-nav") {
+			t.Fatal("Enter on the menu button does not open the navigation")
+		}
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/admin"]`)))
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
+		if got := browsertest.Eval[string](t, p, `document.getElementById("menu-button").getAttribute("aria-expanded")`); got != "false" {
+			t.Errorf("aria-expanded after following a link = %q", got)
+		}
+		if isDisplayed(t, p, "#site-nav") {
+			t.Error("navigation still shown after following a link")
+		}
+		p.Screenshot(t, "admin-phone-en")
+
+		// Wide again: the navigation is a sidebar and the button goes.
+		p.SetViewport(t, 1280, 800)
+		if isDisplayed(t, p, "#menu-button") || !isDisplayed(t, p, "#site-nav") {
+			t.Error("at 1280px the menu button should go and the navigation show")
+		}
+	})
+
+	t.Run("phone in Japanese, dark", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin", browsertest.Viewport(360, 740), browsertest.Languages("ja"),
+			browsertest.ColorScheme("dark"), browsertest.TimeZone("Asia/Tokyo"))
+		if w := browsertest.Eval[int](t, p, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("page is %dpx wide at a 360px viewport", w)
+		}
+		p.Screenshot(t, "signin-phone-ja-dark")
+		p.Do(t, chromedp.Click(chromedp.CSS("#menu-button")))
+		p.Screenshot(t, "menu-open-phone-ja-dark")
+	})
+
+	t.Run("dark, wide", func(t *testing.T) {
+		p := openShell(t, b, srv, "/trust", browsertest.ColorScheme("dark"))
+		p.Screenshot(t, "trust-wide-en-dark")
+		p.Navigate(t, srv.URL+"/signin")
+		waitReady(t, p)
+		p.Screenshot(t, "signin-wide-en-dark")
+	})
+
+	t.Run("Trusted Types stop HTML strings", func(t *testing.T) {
+		p := openShell(t, b, srv, "/signin")
+		got := browsertest.Eval[string](t, p, `(() => {
+			try { document.querySelector("h1").innerHTML = "<img src=x>"; return "accepted"; }
+			catch (e) { return e.name; }
+		})()`)
+		if got != "TypeError" {
+			t.Errorf("assigning an HTML string to innerHTML: %s, want a TypeError from Trusted Types", got)
+		}
+		// The browser reports the refusal as a policy violation on the
+		// console: the same path a real violation takes.
+		var reported bool
+		for _, m := range p.ConsoleErrors() {
+			reported = reported || strings.Contains(m.Text, "TrustedHTML")
+		}
+		if !reported {
+			t.Errorf("no console error for the refused assignment; console: %v", p.ConsoleMessages())
+		}
+		p.ClearConsole()
+	})
+}
