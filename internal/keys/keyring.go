@@ -109,13 +109,13 @@ func OpenLocalKeyring(path string, master MasterKey) (*LocalKeyring, error) {
 	data, err := readKeyFile(path, maxKeyringFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		r := &ring{keks: map[string]*kek{}}
-		sealed, err := k.encode(r)
-		if err != nil {
-			return nil, err
+		sealed, encErr := k.encode(r)
+		if encErr != nil {
+			return nil, encErr
 		}
-		created, err := createFile(path, sealed)
-		if err != nil {
-			return nil, fmt.Errorf("keys: create keyring: %w", err)
+		created, createErr := createFile(path, sealed)
+		if createErr != nil {
+			return nil, fmt.Errorf("keys: create keyring: %w", createErr)
 		}
 		if created {
 			k.cur.Store(r)

@@ -347,6 +347,9 @@ func (s *Service) create(ctx context.Context, tenant ids.TenantID) (*entry, erro
 	if err != nil {
 		return nil, err
 	}
+	if len(kekID) == 0 || len(kekID) > maxKEKIDLen {
+		return nil, fmt.Errorf("keys: the key provider returned a KEK id of %d bytes (1 to %d allowed)", len(kekID), maxKEKIDLen)
+	}
 	row, a, err := s.addVersion(ctx, tenant, kekID, 1)
 	if err == nil {
 		e := s.newEntry(tenant, []WrappedDataKey{row})

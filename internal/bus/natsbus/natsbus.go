@@ -114,7 +114,8 @@ type Options struct {
 	// TLS (nats.UserCredentials, nats.RootCAs, nats.ClientCert). They are
 	// applied after Kaigi's defaults (so they may change MaxReconnects or
 	// ReconnectWait) but before the settings this package relies on, which
-	// always win: Timeout, DrainTimeout, RetryOnFailedConnect(false) and
+	// always win: Timeout, DrainTimeout, RetryOnFailedConnect(false), echo
+	// on (a node receives its own events, as with the in-process bus) and
 	// the error, disconnect and reconnect handlers.
 	NATSOptions []nats.Option
 }
@@ -199,6 +200,7 @@ func Connect(ctx context.Context, url string, opts Options) (*Bus, error) {
 		nats.Timeout(opts.ConnectTimeout), // for each dial and handshake, reconnects too
 		nats.DrainTimeout(opts.DrainTimeout),
 		nats.RetryOnFailedConnect(false),
+		func(o *nats.Options) error { o.NoEcho = false; return nil }, // a node sees its own events too
 		nats.ErrorHandler(b.onAsyncError),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !b.closing.Load() {

@@ -454,3 +454,16 @@ func BenchmarkFanout(b *testing.B) {
 	s := startServer(b, nil)
 	bustest.BenchFanout(b, factory(s.ClientURL()), 10, 1024)
 }
+
+// TestOwnEventsEvenWithNoEcho: a node receives its own events, as with the
+// in-process bus, whatever NATSOptions say.
+func TestOwnEventsEvenWithNoEcho(t *testing.T) {
+	s := startServer(t, nil)
+	b := connect(t, s.ClientURL(), natsbus.Options{NATSOptions: []nats.Option{nats.NoEcho()}})
+	subject := bustest.UniqueRoot(t) + ".self"
+	sub := bustest.Subscribe(t, b, subject, bus.SubscribeOptions{})
+	bustest.Publish(t, b, subject, []byte("mine"))
+	if m := bustest.Receive(t, sub); string(m.Payload) != "mine" {
+		t.Fatalf("got %q", m.Payload)
+	}
+}
