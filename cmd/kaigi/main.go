@@ -180,75 +180,72 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-func auditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var tenant string
-	cfg, err := config.LoadWith("kaigi audit verify", args, getenv, func(fs *flag.FlagSet) {
-		fs.StringVar(&tenant, "tenant", "", "the tenant whose chain to verify; every chain when empty")
-	})
+// withApp loads the configuration of command name (with its extra flags),
+// opens a node's parts without serving, and runs fn with them.
+func withApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer,
+	extra func(*flag.FlagSet), fn func(a *app.App) error) error {
+	cfg, err := config.LoadWith(name, args, getenv, extra)
 	if err != nil {
 		return err
-	}
-	if tenant != "" && !ids.Valid(tenant) {
-		return fmt.Errorf("--tenant %q is not a tenant id", tenant)
 	}
 	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	tenants := []ids.TenantID{ids.TenantID(tenant)}
-	if tenant == "" {
-		if tenants, err = a.DB.AuditTenants(ctx); err != nil {
-			return err
+	return fn(a)
+}
+
+func auditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var tenant string
+	flags := func(fs *flag.FlagSet) {
+		fs.StringVar(&tenant, "tenant", "", "the tenant whose chain to verify; every chain when empty")
+	}
+	return withApp(ctx, "kaigi audit verify", args, getenv, stderr, flags, func(a *app.App) error {
+		if tenant != "" && !ids.Valid(tenant) {
+			return fmt.Errorf("--tenant %q is not a tenant id", tenant)
 		}
-	}
-	broken := false
-	for _, t := range tenants {
-		rep, err := audit.Verify(ctx, a.DB, t, a.Signing.VerifierKey())
-		if err != nil {
-			return fmt.Errorf("verify %s: %w", t, err)
+		tenants := []ids.TenantID{ids.TenantID(tenant)}
+		if tenant == "" {
+			var err error
+			if tenants, err = a.DB.AuditTenants(ctx); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintln(stdout, rep)
-		broken = broken || !rep.OK()
-	}
-	if broken {
-		return errBroken
-	}
-	return nil
+		broken := false
+		for _, t := range tenants {
+			rep, err := audit.Verify(ctx, a.DB, t, a.Signing.VerifierKey())
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", t, err)
+			}
+			fmt.Fprintln(stdout, rep)
+			broken = broken || !rep.OK()
+		}
+		if broken {
+			return errBroken
+		}
+		return nil
+	})
 }
 
 func auditCheckpoint(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.LoadWith("kaigi audit checkpoint", args, getenv, nil)
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	n, err := a.CheckpointAll(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "signed %d new checkpoints\n", n)
-	return nil
+	return withApp(ctx, "kaigi audit checkpoint", args, getenv, stderr, nil, func(a *app.App) error {
+		n, err := a.CheckpointAll(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "signed %d new checkpoints\n", n)
+		return nil
+	})
 }
 
 func setupLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.LoadWith("kaigi setup-link", args, getenv, nil)
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	link, exp, err := a.NewSetupLink(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n(valid until %s)\n", link, exp.Local().Format("2006-01-02 15:04 MST"))
-	return nil
+	return withApp(ctx, "kaigi setup-link", args, getenv, stderr, nil, func(a *app.App) error {
+		link, exp, err := a.NewSetupLink(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n(valid until %s)\n", link, exp.Local().Format("2006-01-02 15:04 MST"))
+		return nil
+	})
 }
