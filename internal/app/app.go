@@ -31,6 +31,7 @@ import (
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -65,6 +66,7 @@ type App struct {
 	Bus      bus.Bus
 	Keys     *keys.Service
 	Blobs    blob.Blob
+	Identity *identity.Service
 	Signing  *signing.Key
 	Audit    *audit.Log
 	HTTP     *httpapi.Server
@@ -86,7 +88,7 @@ func (e *StartError) Unwrap() error { return e.Err }
 // Options adjust New for tests and embedding.
 type Options struct {
 	Clock clock.Clock           // default clock.Real
-	Auth  httpapi.Authenticator // default: anonymous only (sign-in arrives with identity)
+	Auth  httpapi.Authenticator // default: sessions and access tokens of the identity service
 }
 
 // New opens every part. On error, whatever was opened is closed again.
@@ -154,8 +156,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.closers = append(a.closers, a.Bus.Close)
 
 	a.Audit = audit.New(a.Clock)
+	a.Identity = identity.New(identity.Options{Store: store.Identity(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Log: log, BaseURL: cfg.URL()})
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	proxies, _ := cfg.Proxies() // validated with the config
+	if opts.Auth == nil {
+		opts.Auth = httpapi.IdentityAuth{Identity: a.Identity, TLS: cfg.TLS(), TrustedProxies: proxies}
+	}
 	a.HTTP = httpapi.New(httpapi.Options{
 		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),
 		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry,
@@ -179,6 +185,7 @@ func (a *App) routes() {
 			return a.DB.CheckSetupToken(ctx, token, a.Clock.Now())
 		},
 	})
+	httpapi.RegisterIdentity(a.HTTP, a.Identity, a.Config.TLS())
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

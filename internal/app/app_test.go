@@ -168,26 +168,57 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 // actors are every kind of principal a request can act as.
 var actors = map[string]principal.Principal{
 	"anonymous":          {Kind: principal.Anonymous},
-	"member":             {Kind: principal.Member, Tenant: "t1", User: "u1"},
-	"guest":              {Kind: principal.Guest, Tenant: "t1", User: "g1"},
-	"tenant_admin":       {Kind: principal.Member, Tenant: "t1", User: "a1", Roles: []principal.Role{principal.TenantAdmin}},
-	"compliance_officer": {Kind: principal.Member, Tenant: "t1", User: "c1", Roles: []principal.Role{principal.ComplianceOfficer}},
-	"operator":           {Kind: principal.Operator, User: "o1"},
-	"operator_grant":     {Kind: principal.Operator, User: "o1", Grant: &principal.Grant{ID: "g", Tenant: "t1"}},
+	"member":             {Kind: principal.Member, Tenant: "t1", User: "u1", Session: "s", Client: "browser"},
+	"member_api_token":   {Kind: principal.Member, Tenant: "t1", User: "u1", Session: "tok", Client: "api_token", Scopes: []string{"read", "write"}},
+	"guest":              {Kind: principal.Guest, Tenant: "t1", User: "g1", Session: "s", Client: "browser"},
+	"tenant_admin":       {Kind: principal.Member, Tenant: "t1", User: "a1", Roles: []principal.Role{principal.TenantAdmin}, Session: "s", Client: "browser"},
+	"compliance_officer": {Kind: principal.Member, Tenant: "t1", User: "c1", Roles: []principal.Role{principal.ComplianceOfficer}, Session: "s", Client: "browser"},
+	"operator":           {Kind: principal.Operator, User: "o1", Session: "s", Client: "browser"},
+	"operator_grant":     {Kind: principal.Operator, User: "o1", Session: "s", Client: "browser", Grant: &principal.Grant{ID: "g", Tenant: "t1"}},
 	"system":             {Kind: principal.System, User: "job", Tenant: "t1"},
+	"pending_mfa":        {Kind: principal.Anonymous, User: "u1", Session: "s", Pending: "pending_mfa"},
+	"enrol_mfa":          {Kind: principal.Anonymous, User: "u1", Session: "s", Pending: "enrol_mfa"},
 }
+
+var (
+	tenantUsers    = []string{"member", "member_api_token", "guest", "tenant_admin", "compliance_officer"}
+	tenantBrowsers = []string{"member", "guest", "tenant_admin", "compliance_officer"}
+	selfService    = []string{"member", "guest", "tenant_admin", "compliance_officer", "operator", "operator_grant", "enrol_mfa"}
+	sessions       = []string{"member", "guest", "tenant_admin", "compliance_officer", "operator", "operator_grant", "pending_mfa", "enrol_mfa"}
+)
 
 // allowed says, for every route, which actors may use it. A route missing
 // here fails the test: each new route must state its decision.
 var allowed = map[string][]string{
-	"GET /healthz":                   all(),
-	"GET /readyz":                    all(),
-	"GET /metrics":                   all(),
-	"GET /api/openapi.json":          all(),
-	"GET /api/v1/service":            all(),
-	"GET /api/v1/audit/verification": {"compliance_officer"},
-	"POST /api/v1/setup/verify":      all(),
-	"GET /":                          all(),
+	"GET /healthz":                                all(),
+	"GET /readyz":                                 all(),
+	"GET /metrics":                                all(),
+	"GET /api/openapi.json":                       all(),
+	"GET /api/v1/service":                         all(),
+	"GET /api/v1/audit/verification":              {"compliance_officer"},
+	"POST /api/v1/setup/verify":                   all(),
+	"GET /":                                       all(),
+	"GET /api/v1/session":                         all(),
+	"POST /api/v1/auth/signin":                    all(),
+	"POST /api/v1/auth/second-factor":             {"pending_mfa"},
+	"POST /api/v1/auth/signout":                   sessions,
+	"POST /api/v1/invitations/accept":             all(),
+	"POST /api/v1/password/reset":                 all(),
+	"POST /api/v1/me/password":                    tenantBrowsers,
+	"GET /api/v1/me/sessions":                     selfService,
+	"DELETE /api/v1/me/sessions/{id}":             selfService,
+	"GET /api/v1/me/factors":                      selfService,
+	"POST /api/v1/me/factors/totp":                selfService,
+	"POST /api/v1/me/factors/totp/confirm":        selfService,
+	"POST /api/v1/me/recovery-codes":              selfService,
+	"POST /api/v1/me/factors/{id}/remove":         selfService,
+	"GET /api/v1/me/tokens":                       tenantUsers,
+	"POST /api/v1/me/tokens":                      tenantBrowsers,
+	"DELETE /api/v1/me/tokens/{id}":               tenantUsers,
+	"GET /api/v1/admin/accounts":                  {"tenant_admin"},
+	"POST /api/v1/admin/accounts/{id}/deactivate": {"tenant_admin"},
+	"POST /api/v1/admin/invitations":              {"tenant_admin"},
+	"GET /api/v1/admin/signins":                   {"tenant_admin"},
 }
 
 func all() []string {

@@ -59,6 +59,15 @@ type Principal struct {
 	Grant   *Grant // operators only: the lockbox grant in force, if any
 	Session string // the session or token id that authenticated the request
 	Source  string // the source address, for the audit log
+	// Client is how the request authenticated: "browser" (a session
+	// cookie) or "api_token" (a personal access token); empty otherwise.
+	Client string
+	// Scopes limit what an API token may do; empty for sessions.
+	Scopes []string
+	// Pending is set on an anonymous principal whose session is only part
+	// way through sign-in: "pending_mfa" (a second factor is due) or
+	// "enrol_mfa" (a second factor must be enrolled first).
+	Pending string
 }
 
 // Has reports whether p holds role r. Only members hold roles.
@@ -185,4 +194,48 @@ var SystemOnly = Policy{Name: "system", Allow: func(p Principal) error {
 		return nil
 	}
 	return errDenied
+}}
+
+// PendingSecondFactor allows a session whose sign-in waits for a second factor.
+var PendingSecondFactor = Policy{Name: "sign-in waiting for a second factor", Allow: func(p Principal) error {
+	if p.Pending == "pending_mfa" && p.Session != "" {
+		return nil
+	}
+	return refuse(p)
+}}
+
+// SelfService allows a person managing their own sign-in: a member or guest
+// signed in with a browser session, an operator, or a session limited to
+// enrolling a second factor.
+var SelfService = Policy{Name: "own account (browser session, or enrolling a second factor)", Allow: func(p Principal) error {
+	switch {
+	case p.IsTenantUser() && p.Client == "browser", p.Kind == Operator && p.Client == "browser", p.Pending == "enrol_mfa" && p.Session != "":
+		return nil
+	}
+	return refuse(p)
+}}
+
+// AnySession allows whoever holds a session, complete or not (to sign out).
+var AnySession = Policy{Name: "any session", Allow: func(p Principal) error {
+	if p.Session != "" && p.Client != "api_token" {
+		return nil
+	}
+	return refuse(p)
+}}
+
+// refuse picks the refusal for p: "sign in" for the anonymous, else "denied".
+func refuse(p Principal) error {
+	if p.Kind == Anonymous && p.Pending == "" {
+		return errSignIn
+	}
+	return errDenied
+}
+
+// TenantBrowser allows members and guests signed in with a browser session
+// (not an API token): for changes to how one signs in.
+var TenantBrowser = Policy{Name: "tenant member or guest, browser session", Allow: func(p Principal) error {
+	if p.IsTenantUser() && p.Client == "browser" {
+		return nil
+	}
+	return refuse(p)
 }}

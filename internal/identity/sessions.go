@@ -1,0 +1,187 @@
+package identity
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+// Credentials are what a request presents.
+type Credentials struct {
+	SessionToken string // the session cookie's value
+	BearerToken  string // an Authorization: Bearer token
+	CSRF         string // the X-CSRF-Token header
+	Unsafe       bool   // the method changes state (not GET, HEAD, OPTIONS)
+	Source       string // the client's address
+}
+
+// Authenticate turns credentials into a principal: anonymous without any,
+// an error for bad ones. Sessions are checked for expiry (idle and
+// absolute), the account for being active, and cookie-authenticated requests
+// that change state for their anti-forgery token.
+func (s *Service) Authenticate(ctx context.Context, c Credentials) (principal.Principal, error) {
+	switch {
+	case c.BearerToken != "":
+		return s.authenticateToken(ctx, c)
+	case c.SessionToken != "":
+		return s.authenticateSession(ctx, c)
+	}
+	return principal.Anon(c.Source), nil
+}
+
+func (s *Service) authenticateSession(ctx context.Context, c Credentials) (principal.Principal, error) {
+	if len(c.SessionToken) > 200 {
+		return principal.Principal{}, ErrSessionEnded
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, hashSecret(c.SessionToken))
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return principal.Principal{}, ErrSessionEnded
+		}
+		return principal.Principal{}, err
+	}
+	now := s.clock.Now()
+	if !sess.Ended.IsZero() {
+		return principal.Principal{}, ErrSessionEnded
+	}
+	if !now.Before(sess.Expires) || now.Sub(sess.LastSeen) >= sess.IdleTimeout {
+		s.endSession(ctx, sess, now, "session.expire")
+		return principal.Principal{}, ErrSessionEnded
+	}
+	if c.Unsafe && !checkCSRF(c.SessionToken, c.CSRF) {
+		return principal.Principal{}, ErrCSRF
+	}
+	acct, err := s.store.AccountByID(ctx, sess.Account)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if acct.State != AccountActive {
+		return principal.Principal{}, ErrSessionEnded
+	}
+	if now.Sub(sess.LastSeen) >= touchEvery || sess.Source != c.Source {
+		sess.LastSeen, sess.Source = now, c.Source
+		if err := s.store.Update(ctx, func(tx Tx) error { return tx.UpdateSession(ctx, sess) }); err != nil {
+			s.log.WarnContext(ctx, "session touch failed", "session", sess.ID, "err", err)
+		}
+	}
+	if sess.State != SessionActive {
+		p := principal.Anon(c.Source)
+		p.Pending, p.Session, p.User, p.Tenant = sess.State, sess.ID, acct.ID, ""
+		return p, nil
+	}
+	return principalOf(acct, sess.ID, c.Source, "browser"), nil
+}
+
+// endSession ends a session on the way, recording why; failures are logged.
+func (s *Service) endSession(ctx context.Context, sess Session, now time.Time, action string) {
+	sess.Ended = now
+	err := s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: principal.Job("sessions", sess.Tenant), Tenant: auditTenant(sess.Tenant), Action: action,
+			Target: "session:" + sess.ID, Details: map[string]string{"account": string(sess.Account)}})
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "end session failed", "session", sess.ID, "err", err)
+	}
+}
+
+// auditTenant maps the operator realm's empty tenant to the service log.
+func auditTenant(t ids.TenantID) ids.TenantID {
+	if t == "" {
+		return ids.ServiceTenant
+	}
+	return t
+}
+
+// newSession builds a session for acct in state, with lifetimes from policy.
+func (s *Service) newSession(acct Account, pol Policy, state string, methods []string, source, userAgent string) (Session, string) {
+	now := s.clock.Now()
+	token, hash := newSecret("kses_")
+	idle := time.Duration(pol.SessionIdleMinutes) * time.Minute
+	abs := time.Duration(pol.SessionAbsoluteHours) * time.Hour
+	if state != SessionActive {
+		// A half-finished sign-in lasts minutes, not days.
+		idle, abs = 10*time.Minute, 15*time.Minute
+	}
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	tenant := acct.Tenant
+	if acct.Realm == OperatorRealm {
+		tenant = ""
+	}
+	return Session{ID: ids.New(), TokenHash: hash, Account: acct.ID, Tenant: tenant, State: state, Methods: methods,
+		Created: now, LastSeen: now, IdleTimeout: idle, Expires: now.Add(abs), Source: source, UserAgent: userAgent}, token
+}
+
+// Sessions lists the actor's open sessions.
+func (s *Service) Sessions(ctx context.Context, actor principal.Principal) ([]Session, error) {
+	if actor.User == "" {
+		return nil, errs.E(errs.Unauthenticated, "Please sign in.")
+	}
+	all, err := s.store.Sessions(ctx, actor.User)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	return slices.DeleteFunc(all, func(x Session) bool {
+		return !now.Before(x.Expires) || now.Sub(x.LastSeen) >= x.IdleTimeout
+	}), nil
+}
+
+// EndSession ends one of the actor's sessions, or all but the current one
+// when id is "others", or all when id is "all".
+func (s *Service) EndSession(ctx context.Context, actor principal.Principal, id string) (int64, error) {
+	if actor.User == "" {
+		return 0, errs.E(errs.Unauthenticated, "Please sign in.")
+	}
+	now := s.clock.Now()
+	var n int64
+	err := s.store.Update(ctx, func(tx Tx) error {
+		switch id {
+		case "all", "others":
+			except := ""
+			if id == "others" {
+				except = actor.Session
+			}
+			var err error
+			if n, err = tx.EndSessions(ctx, actor.User, except, now); err != nil {
+				return err
+			}
+		default:
+			mine, err := s.store.Sessions(ctx, actor.User)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(mine, func(x Session) bool { return x.ID == id })
+			if i < 0 {
+				return errs.E(errs.NotFound, "There is no such session of yours.")
+			}
+			mine[i].Ended = now
+			if err := tx.UpdateSession(ctx, mine[i]); err != nil {
+				return err
+			}
+			n = 1
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: auditTenant(actor.Tenant), Action: "session.end", Target: "session:" + id,
+			Details: map[string]string{"ended": strconv.FormatInt(n, 10)}})
+	})
+	return n, err
+}
+
+// SignOut ends the session the actor uses.
+func (s *Service) SignOut(ctx context.Context, actor principal.Principal) error {
+	if actor.Session == "" || actor.Client != "browser" && actor.Pending == "" {
+		return nil
+	}
+	_, err := s.EndSession(ctx, actor, actor.Session)
+	return err
+}
