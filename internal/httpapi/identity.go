@@ -150,8 +150,6 @@ type (
 	}
 )
 
-
-
 func (b *ProofBody) proof() *identity.Proof {
 	if b == nil {
 		return nil
@@ -191,7 +189,7 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 	}
 
 	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/session", Policy: principal.Public,
-		Doc: Doc{Summary: "Who the caller is, and the anti-forgery token of their session.", Tag: "identity", Response: SessionBody{}},
+		Doc:     Doc{Summary: "Who the caller is, and the anti-forgery token of their session.", Tag: "identity", Response: SessionBody{}},
 		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error { return session(w, r, p, "") }})
 
 	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/auth/signin", Policy: principal.Public,

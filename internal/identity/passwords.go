@@ -128,4 +128,3 @@ func (s *Service) ResetPassword(ctx context.Context, token, next, source string)
 		return s.record(ctx, tx, audit.Entry{Actor: principal.Anon(source), Tenant: acct.Tenant, Action: "password.reset", Target: "account:" + string(acct.ID)})
 	})
 }
-

@@ -68,7 +68,7 @@ type Options struct {
 	Audit   *audit.Log
 	Clock   clock.Clock
 	Log     *slog.Logger
-	BaseURL string // where links point, e.g. https://kaigi.example.com
+	BaseURL string            // where links point, e.g. https://kaigi.example.com
 	Limiter *throttle.Limiter // default: in memory, with the clock
 }
 
