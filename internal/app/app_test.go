@@ -218,6 +218,9 @@ var allowed = map[string][]string{
 	"GET /api/v1/admin/accounts":                  {"tenant_admin"},
 	"POST /api/v1/admin/accounts/{id}/deactivate": {"tenant_admin"},
 	"POST /api/v1/admin/invitations":              {"tenant_admin"},
+	"GET /api/v1/admin/policy":                    {"tenant_admin"},
+	"PUT /api/v1/admin/policy":                    {"tenant_admin"},
+	"POST /api/v1/admin/policy/what-if":           {"tenant_admin"},
 	"GET /api/v1/admin/signins":                   {"tenant_admin"},
 }
 

@@ -12,6 +12,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error.
@@ -37,6 +38,8 @@ type Error struct {
 	Code    Code
 	Message string // safe for users; never content, secrets or internals
 	Err     error  // the cause, for logs only
+	// RetryAfter, for RateLimited, is how long to wait before trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -83,3 +86,12 @@ func MessageOf(err error) string {
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// RetryAfterOf returns the wait carried by the first *Error in err's chain.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

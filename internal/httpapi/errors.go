@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/errs"
 )
@@ -59,6 +61,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	rid := RequestID(r.Context())
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if d := errs.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kaigi"`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/identity/access"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
 )
@@ -66,8 +67,11 @@ func hasScope(scopes []string, s string) bool {
 	return false
 }
 
-func setSessionCookie(w http.ResponseWriter, tls bool, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie(tls), Value: token, Path: "/", Expires: expires,
+// setSessionCookie sets the session cookie. It is a browser-session cookie
+// (no expiry of its own): the server ends sessions by the tenant's idle and
+// absolute limits, whatever the browser keeps.
+func setSessionCookie(w http.ResponseWriter, tls bool, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie(tls), Value: token, Path: "/",
 		HttpOnly: true, Secure: tls, SameSite: http.SameSiteLaxMode})
 }
 
@@ -142,6 +146,10 @@ type (
 		Invitation identity.Invitation `json:"invitation"`
 		Link       string              `json:"link" doc:"Shown once: the single-use link to send to the person."`
 	}
+	PolicyBody struct {
+		Policy  identity.Policy `json:"policy"`
+		Confirm bool            `json:"confirm,omitempty" doc:"Save even though the policy would block your own sign-in."`
+	}
 	RecoveryCodes struct {
 		Codes []string `json:"codes" doc:"Shown once."`
 	}
@@ -204,7 +212,7 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 			if err != nil {
 				return err
 			}
-			setSessionCookie(w, tls, res.Token, res.Session.Expires)
+			setSessionCookie(w, tls, res.Token)
 			body := SessionBody{State: res.State, Factors: res.Factors, Notice: res.Notice, CSRF: identity.CSRFToken(res.Token), User: string(res.Session.Account), Kind: "pending"}
 			if res.State == identity.SessionActive {
 				body.Kind, body.Tenant = "signed_in", string(res.Session.Tenant)
@@ -224,7 +232,7 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 			if err != nil {
 				return err
 			}
-			setSessionCookie(w, tls, token, time.Time{})
+			setSessionCookie(w, tls, token)
 			full, err := id.Authenticate(r.Context(), identity.Credentials{SessionToken: token, Source: p.Source})
 			if err != nil {
 				return err
@@ -338,7 +346,7 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 				return err
 			}
 			if token != "" {
-				setSessionCookie(w, tls, token, time.Time{})
+				setSessionCookie(w, tls, token)
 			}
 			WriteJSON(w, http.StatusCreated, f)
 			return nil
@@ -451,6 +459,43 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 				return err
 			}
 			WriteJSON(w, http.StatusOK, list)
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/admin/policy", Policy: admin,
+		Doc: Doc{Summary: "Your organisation's sign-in policy: MFA, sessions, passwords, conditional access, named locations.", Tag: "admin", Response: identity.Policy{}},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			pol, err := id.Policy(r.Context(), p)
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusOK, pol)
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodPut, Pattern: "/api/v1/admin/policy", Policy: admin,
+		Doc: Doc{Summary: "Replace the sign-in policy; refused if it would lock you out, unless confirmed.", Tag: "admin", Request: PolicyBody{}, Status: http.StatusNoContent},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			var b PolicyBody
+			if err := DecodeJSON(r, &b); err != nil {
+				return err
+			}
+			if err := id.SetPolicy(r.Context(), p, b.Policy, b.Confirm); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/admin/policy/what-if", Policy: admin,
+		Doc: Doc{Summary: "Evaluate a sign-in against the current or a proposed policy, with every policy as if enabled.", Tag: "admin", Request: identity.WhatIfRequest{}, Response: access.Decision{}},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			var b identity.WhatIfRequest
+			if err := DecodeJSON(r, &b); err != nil {
+				return err
+			}
+			d, err := id.WhatIf(r.Context(), p, b)
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusOK, d)
 			return nil
 		}})
 }

@@ -162,7 +162,10 @@ func (s *Service) throttled(ctx context.Context, acct Account, purpose string) e
 	if err != nil {
 		return err
 	}
-	return d.Err()
+	if !d.Allowed {
+		return rateLimited(d)
+	}
+	return nil
 }
 
 // done ends an attempt reserved by throttled, as a success or a failure.

@@ -1,7 +1,13 @@
 package identity
 
 import (
+	"context"
+	"net/netip"
 	"slices"
+	"strconv"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/ids"
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/identity/access"
@@ -71,4 +77,100 @@ func (p Policy) requiresMFA(a Account) bool {
 		return a.Kind == principal.Member && len(a.Roles) > 0
 	}
 	return false
+}
+
+// ErrWouldLockOut refuses a policy change that would block the admin making
+// it, unless confirmed.
+var ErrWouldLockOut = errs.E(errs.Conflict, "These policies would block your own sign-in from where you are now. Check the named locations and exclusions, or send the change again with confirm set if you really mean it.")
+
+// Policy returns the actor's tenant's identity policy (tenant admins).
+func (s *Service) Policy(ctx context.Context, actor principal.Principal) (Policy, error) {
+	if !actor.Has(principal.TenantAdmin) {
+		return Policy{}, errs.E(errs.Forbidden, "Only a tenant admin can read the sign-in policy.")
+	}
+	t, err := s.store.TenantByID(ctx, actor.Tenant)
+	return t.Policy, err
+}
+
+// SetPolicy replaces the actor's tenant's identity policy. A policy that
+// would block the acting admin's own next sign-in is refused unless
+// confirmLockout is set; either way the change is audited.
+func (s *Service) SetPolicy(ctx context.Context, actor principal.Principal, p Policy, confirmLockout bool) error {
+	if !actor.Has(principal.TenantAdmin) {
+		return errs.E(errs.Forbidden, "Only a tenant admin can change the sign-in policy.")
+	}
+	if p.Access == nil {
+		p.Access = []access.Policy{}
+	}
+	if p.Locations == nil {
+		p.Locations = []access.NamedLocation{}
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	acct, err := s.store.AccountByID(ctx, actor.User)
+	if err != nil {
+		return err
+	}
+	factors, err := s.store.Factors(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	kinds := factorKinds(factors)
+	have := access.Factors{Password: true, MFA: len(kinds) > 0, Passkey: slices.Contains(kinds, FactorPasskey)}
+	in := access.Input{Tenant: acct.Tenant, User: acct.ID, Kind: acct.Kind, Roles: acct.Roles, Addr: addrOf(actor.Source), Client: access.Browser, Satisfied: have}
+	lockout := access.LockoutCheck(p.Access, p.Locations, in)
+	if lockout != nil && !confirmLockout {
+		return errs.Wrap(errs.Conflict, lockout, "%s (%s)", ErrWouldLockOut.Message, errs.MessageOf(lockout))
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateTenantPolicy(ctx, acct.Tenant, p); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "policy.update", Target: "tenant:" + string(acct.Tenant),
+			Details: map[string]string{"mfa": p.MFA, "access_policies": strconv.Itoa(len(p.Access)), "locations": strconv.Itoa(len(p.Locations)),
+				"lockout_confirmed": strconv.FormatBool(lockout != nil)}})
+	})
+}
+
+// WhatIfRequest describes a sign-in to try against policies.
+type WhatIfRequest struct {
+	User    ids.UserID `json:"user"`
+	Address string     `json:"address"`
+	Client  string     `json:"client"`
+	MFA     bool       `json:"mfa"`
+	Passkey bool       `json:"passkey"`
+	// Policy, when given, is evaluated instead of the tenant's current one.
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// WhatIf evaluates a sign-in by one of the tenant's accounts against the
+// current or a proposed policy, with report-only and disabled policies
+// evaluated as if enabled, and returns the decision with its trace.
+func (s *Service) WhatIf(ctx context.Context, actor principal.Principal, req WhatIfRequest) (access.Decision, error) {
+	pol, err := s.Policy(ctx, actor)
+	if err != nil {
+		return access.Decision{}, err
+	}
+	if req.Policy != nil {
+		if err := req.Policy.Validate(); err != nil {
+			return access.Decision{}, err
+		}
+		pol = *req.Policy
+	}
+	acct, err := s.store.AccountByID(ctx, req.User)
+	if err != nil || acct.Tenant != actor.Tenant || acct.Realm != TenantRealm {
+		return access.Decision{}, errs.E(errs.NotFound, "There is no such account in your organisation.")
+	}
+	addr, err := netip.ParseAddr(req.Address)
+	if err != nil {
+		return access.Decision{}, errs.E(errs.Invalid, "Give an IP address such as 203.0.113.9.")
+	}
+	client := access.ClientKind(orDefault(req.Client, string(access.Browser)))
+	if !client.Valid() {
+		return access.Decision{}, errs.E(errs.Invalid, "client must be browser or api_token.")
+	}
+	in := access.Input{Tenant: acct.Tenant, User: acct.ID, Kind: acct.Kind, Roles: acct.Roles, Addr: addr.Unmap(), Client: client,
+		Satisfied: access.Factors{Password: true, MFA: req.MFA || req.Passkey, Passkey: req.Passkey}}
+	return access.WhatIf(pol.Access, pol.Locations, in), nil
 }

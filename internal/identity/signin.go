@@ -81,10 +81,11 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (SignInResult, 
 	if d, err := s.limiter.Check(ctx, acctKey, srcKey); err != nil {
 		return SignInResult{}, err
 	} else if !d.Allowed {
-		password.DummyVerify(req.Password)
+		// No password work here: unknown identifiers are throttled exactly
+		// like real ones, so answering at once tells nothing.
 		event.Result, event.Reason = "throttled", fmt.Sprintf("too many failed attempts; retry in %s", d.RetryAfter.Round(time.Second))
 		s.logSignIn(ctx, event)
-		return SignInResult{}, d.Err()
+		return SignInResult{}, rateLimited(d)
 	}
 
 	acct, aerr := Account{}, terr
@@ -115,8 +116,8 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (SignInResult, 
 			event.Reason = "account deactivated"
 		}
 		s.logSignIn(ctx, event)
-		if !d.Allowed {
-			return SignInResult{}, d.Err()
+		if d.Locked {
+			return SignInResult{}, rateLimited(d)
 		}
 		return SignInResult{}, ErrSignInFailed
 	}
@@ -125,6 +126,16 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (SignInResult, 
 	}
 	event.Account = acct.ID
 	return s.startSession(ctx, tenant, acct, access.Factors{Password: true}, []string{"password"}, req.Source, req.UserAgent, event)
+}
+
+// rateLimited is the throttle's refusal with its wait attached, for the
+// Retry-After header.
+func rateLimited(d throttle.Decision) error {
+	err := d.Err()
+	if e, ok := err.(*errs.Error); ok {
+		e.RetryAfter = d.RetryAfter
+	}
+	return err
 }
 
 func (s *Service) rehash(ctx context.Context, acct Account, pw string) {

@@ -246,3 +246,17 @@ func TestReasonOf(t *testing.T) {
 		t.Errorf("ReasonOf(nil) = %q", got)
 	}
 }
+
+// FuzzCheck: no password or context makes Check panic, and every refusal
+// is an invalid-code error with a reason.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"", "password123", "purple monkey dishwasher lamp", "\xff", "ｐａｓｓ", "jane.doe"} {
+		f.Add(s, "jane.doe@example.com")
+	}
+	f.Fuzz(func(t *testing.T, pw, context string) {
+		err := password.Check(pw, []string{context})
+		if err != nil && (password.ReasonOf(err) == "" || errs.CodeOf(err) != errs.Invalid) {
+			t.Fatalf("Check = %v: no reason or wrong code", err)
+		}
+	})
+}
