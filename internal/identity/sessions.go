@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity/access"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
 )
@@ -63,6 +64,12 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 	}
 	if acct.State != AccountActive {
 		return principal.Principal{}, ErrSessionEnded
+	}
+	if sess.Source != c.Source && sess.State == SessionActive && acct.Realm == TenantRealm {
+		if err := s.reevaluate(ctx, acct, c.Source, access.Browser, factorsOf(sess.Methods), "session:"+sess.ID); err != nil {
+			s.endSession(ctx, sess, now, "session.end_by_policy")
+			return principal.Principal{}, err
+		}
 	}
 	if now.Sub(sess.LastSeen) >= touchEvery || sess.Source != c.Source {
 		sess.LastSeen, sess.Source = now, c.Source
@@ -184,4 +191,45 @@ func (s *Service) SignOut(ctx context.Context, actor principal.Principal) error 
 	}
 	_, err := s.EndSession(ctx, actor, actor.Session)
 	return err
+}
+
+// factorsOf says what a session's sign-in methods proved.
+func factorsOf(methods []string) access.Factors {
+	f := access.Factors{Password: slices.Contains(methods, "password")}
+	for _, m := range methods {
+		switch m {
+		case FactorTOTP, FactorRecovery:
+			f.MFA = true
+		case FactorPasskey:
+			f.MFA, f.Passkey = true, true
+		}
+	}
+	return f
+}
+
+// reevaluate applies the tenant's conditional access to a session or token
+// used from a new address. A block, or a factor the session or token never
+// presented, refuses the request; the refusal goes to the sign-in log.
+func (s *Service) reevaluate(ctx context.Context, acct Account, source string, client access.ClientKind, have access.Factors, what string) error {
+	t, err := s.store.TenantByID(ctx, acct.Tenant)
+	if err != nil {
+		return err
+	}
+	if len(t.Policy.Access) == 0 {
+		return nil
+	}
+	d := s.evaluate(t, acct, source, client, have)
+	if d.Outcome == access.Allow {
+		return nil
+	}
+	reason := "blocked by conditional access on a new address: " + blockingPolicies(d)
+	if d.Outcome != access.Block {
+		reason = "a new address needs a stronger sign-in (" + string(d.Outcome) + ")"
+	}
+	s.logSignIn(ctx, SignInEvent{ID: ids.New(), Tenant: t.ID, At: s.clock.Now(), Account: acct.ID, Identifier: acct.Email, Source: source,
+		ClientKind: string(client), Result: "blocked", Reason: reason + " (" + what + ")", Policies: traceJSON(d)})
+	if d.Outcome == access.Block {
+		return errs.E(errs.Forbidden, "Your organisation's sign-in policy does not allow access from this address (%s). Your session was ended.", blockingPolicies(d))
+	}
+	return errs.E(errs.Unauthenticated, "Your organisation asks for a stronger sign-in from this address. Please sign in again.")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity/access"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
 )
@@ -111,6 +112,13 @@ func (s *Service) authenticateToken(ctx context.Context, c Credentials) (princip
 	}
 	if acct.State != AccountActive {
 		return principal.Principal{}, ErrBadToken
+	}
+	if t.LastSource != c.Source {
+		// Tokens are made from a full session, which passed the second
+		// factor its policies asked for; a passkey it cannot replay.
+		if err := s.reevaluate(ctx, acct, c.Source, access.APIToken, access.Factors{Password: true, MFA: true}, "token:"+t.ID); err != nil {
+			return principal.Principal{}, err
+		}
 	}
 	p := principalOf(acct, t.ID, c.Source, "api_token")
 	p.Scopes = t.Scopes
