@@ -36,7 +36,7 @@ type Server struct {
 }
 
 // Start starts a node and stops it when the test ends.
-func Start(t *testing.T, opts Options) *Server {
+func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -92,7 +92,7 @@ func Start(t *testing.T, opts Options) *Server {
 	return s
 }
 
-func waitReady(t *testing.T, url string) {
+func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
