@@ -217,6 +217,8 @@ var allowed = map[string][]string{
 	"DELETE /api/v1/me/tokens/{id}":               tenantUsers,
 	"GET /api/v1/admin/accounts":                  {"tenant_admin"},
 	"POST /api/v1/admin/accounts/{id}/deactivate": {"tenant_admin"},
+	"PUT /api/v1/admin/accounts/{id}/roles":       {"tenant_admin"},
+	"POST /api/v1/admin/accounts/{id}/reset-link": {"tenant_admin"},
 	"POST /api/v1/admin/invitations":              {"tenant_admin"},
 	"GET /api/v1/admin/policy":                    {"tenant_admin"},
 	"PUT /api/v1/admin/policy":                    {"tenant_admin"},

@@ -219,3 +219,44 @@ func TestANewAddressIsCheckedAgainstConditionalAccess(t *testing.T) {
 		t.Fatalf("the sign-in log should record both refusals, found %d: %+v", found, log)
 	}
 }
+
+func TestRoleChangeEndsSessionsAndResetLinkWorksOnce(t *testing.T) {
+	w := startWorld(t)
+	m := inviteAndSignIn(t, w, "rita@acme.example")
+	id := mustAccount(t, w, "rita@acme.example")
+	if r := w.admin.do("PUT", "/api/v1/admin/accounts/"+string(id)+"/roles", map[string]any{"roles": []string{"compliance_officer"}}); r.status != 204 {
+		t.Fatalf("set roles: %d %s", r.status, r.body)
+	}
+	if r := m.do("GET", "/api/v1/me/sessions", nil); r.status != 401 {
+		t.Fatalf("a session from before the privilege change: %d", r.status)
+	}
+	admin := mustAccount(t, w, "admin@acme.example")
+	if r := w.admin.do("PUT", "/api/v1/admin/accounts/"+string(admin)+"/roles", map[string]any{"roles": []string{}}); r.status != 409 {
+		t.Fatalf("the last admin dropping the role: %d %s", r.status, r.body)
+	}
+	var lb httpapi.LinkBody
+	r := w.admin.do("POST", "/api/v1/admin/accounts/"+string(id)+"/reset-link", nil)
+	if r.status != 201 {
+		t.Fatalf("reset link: %d %s", r.status, r.body)
+	}
+	r.json(t, &lb)
+	anon := newClient(t, w.s.URL)
+	tok := fragmentParam(t, lb.Link, "token")
+	if r := anon.do("POST", "/api/v1/password/reset", map[string]string{"token": tok, "password": "123456"}); r.status != 400 {
+		t.Fatalf("a weak new password: %d %s", r.status, r.body)
+	}
+	const next = "Granite-Meadow-Violin-58-Ember"
+	if r := anon.do("POST", "/api/v1/password/reset", map[string]string{"token": tok, "password": next}); r.status != 204 {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	if r := anon.do("POST", "/api/v1/password/reset", map[string]string{"token": tok, "password": next + "x"}); r.status != 400 {
+		t.Fatalf("the link used twice: %d %s", r.status, r.body)
+	}
+	if _, r := newClient(t, w.s.URL).signIn("rita@acme.example", goodPassword); r.status != 401 {
+		t.Fatalf("the old password: %d", r.status)
+	}
+	w.s.Clock.Advance(time.Minute)
+	if sb, r := newClient(t, w.s.URL).signIn("rita@acme.example", next); r.status != 200 || sb.State != identity.SessionEnrolMFA {
+		t.Fatalf("the new password (a compliance officer must enrol a second factor): %d %s", r.status, r.body)
+	}
+}

@@ -150,6 +150,12 @@ type (
 		Policy  identity.Policy `json:"policy"`
 		Confirm bool            `json:"confirm,omitempty" doc:"Save even though the policy would block your own sign-in."`
 	}
+	RolesBody struct {
+		Roles []string `json:"roles" doc:"tenant_admin, compliance_officer, lockbox_approver."`
+	}
+	LinkBody struct {
+		Link string `json:"link" doc:"Shown once."`
+	}
 	RecoveryCodes struct {
 		Codes []string `json:"codes" doc:"Shown once."`
 	}
@@ -431,6 +437,33 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 				return err
 			}
 			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodPut, Pattern: "/api/v1/admin/accounts/{id}/roles", Policy: admin,
+		Doc: Doc{Summary: "Set a member's roles; their sessions end, so the change takes a new sign-in.", Tag: "admin", Request: RolesBody{}, Status: http.StatusNoContent},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			var b RolesBody
+			if err := DecodeJSON(r, &b); err != nil {
+				return err
+			}
+			roles := make([]principal.Role, len(b.Roles))
+			for i, x := range b.Roles {
+				roles[i] = principal.Role(x)
+			}
+			if err := id.SetRoles(r.Context(), p, identityUser(r.PathValue("id")), roles); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/admin/accounts/{id}/reset-link", Policy: admin,
+		Doc: Doc{Summary: "Make a single-use, one-hour password reset link for an account, to hand over.", Tag: "admin", Response: LinkBody{}, Status: http.StatusCreated},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			link, err := id.ResetLink(r.Context(), p, identityUser(r.PathValue("id")))
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusCreated, LinkBody{Link: link})
 			return nil
 		}})
 	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/admin/invitations", Policy: admin,

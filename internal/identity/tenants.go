@@ -295,3 +295,69 @@ func (s *Service) SignIns(ctx context.Context, actor principal.Principal, limit 
 	}
 	return s.store.SignIns(ctx, actor.Tenant, min(max(limit, 1), 1000))
 }
+
+// SetRoles changes a member's roles. The member's sessions end (a privilege
+// change takes a new sign-in, so no session outlives the privileges it was
+// granted under), and the last admin cannot lose the admin role.
+func (s *Service) SetRoles(ctx context.Context, actor principal.Principal, id ids.UserID, roles []principal.Role) error {
+	if !actor.Has(principal.TenantAdmin) {
+		return errs.E(errs.Forbidden, "Only a tenant admin can change roles.")
+	}
+	a, err := s.store.AccountByID(ctx, id)
+	if err != nil || a.Tenant != actor.Tenant || a.Realm != TenantRealm {
+		return errs.E(errs.NotFound, "There is no such account in your organisation.")
+	}
+	if a.Kind != principal.Member && len(roles) > 0 {
+		return errs.E(errs.Invalid, "Guests cannot hold roles.")
+	}
+	for _, r := range roles {
+		if !validRole(r) {
+			return errs.E(errs.Invalid, "Unknown role %q.", r)
+		}
+	}
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	if slices.Contains(a.Roles, principal.TenantAdmin) && !slices.Contains(roles, principal.TenantAdmin) {
+		if err := s.checkNotLastAdmin(ctx, a); err != nil {
+			return err
+		}
+	}
+	now := s.clock.Now()
+	old := strings.Join(roleStrings(a.Roles), ",")
+	a.Roles, a.Updated = roles, now
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		n, err := tx.EndSessions(ctx, a.ID, "", now)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "account.roles", Target: "account:" + string(a.ID),
+			Details: map[string]string{"from": old, "to": strings.Join(roleStrings(roles), ","), "sessions_ended": strconv.FormatInt(n, 10)}})
+	})
+}
+
+// ResetLink makes a single-use password reset link for an account of the
+// admin's tenant, for the admin to hand over (email delivery comes with the
+// mail settings).
+func (s *Service) ResetLink(ctx context.Context, actor principal.Principal, id ids.UserID) (string, error) {
+	if !actor.Has(principal.TenantAdmin) {
+		return "", errs.E(errs.Forbidden, "Only a tenant admin can issue reset links.")
+	}
+	a, err := s.store.AccountByID(ctx, id)
+	if err != nil || a.Tenant != actor.Tenant || a.Realm != TenantRealm || a.State != AccountActive {
+		return "", errs.E(errs.NotFound, "There is no such active account in your organisation.")
+	}
+	now := s.clock.Now()
+	token, hash := newSecret("krst_")
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.InsertPasswordReset(ctx, hash, a.ID, now, now.Add(PasswordResetLifetime)); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "password.reset_link", Target: "account:" + string(a.ID)})
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.baseURL + "/reset#token=" + token, nil
+}
