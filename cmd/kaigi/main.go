@@ -6,6 +6,8 @@
 //	                           verify audit chains and their signed checkpoints
 //	kaigi audit checkpoint     sign every audit chain's head now
 //	kaigi setup-link [flags]   print a new one-time link for the first operator
+//	kaigi tenant create --name N --domain D --admin-email E [--slug S] [flags]
+//	                           create a tenant and print its first admin's invitation link
 //	kaigi version              print the version
 //
 // Every command takes the configuration flags of serve (--data,
@@ -22,12 +24,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/kaigi/kaigi/internal/app"
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/store"
 )
 
@@ -57,6 +63,8 @@ Usage:
   kaigi audit verify [--tenant ID] [flags]  verify audit chains and signed checkpoints
   kaigi audit checkpoint [flags]            sign every audit chain's head now
   kaigi setup-link [flags]                  print a new one-time link for the first operator
+  kaigi tenant create --name N --domain D --admin-email E [--slug S] [flags]
+                                            create a tenant; prints its first admin's invitation link
   kaigi version                             print the version
 
 'kaigi serve --help' lists the configuration flags; every command takes them.
@@ -85,6 +93,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown audit subcommand %q: use verify or checkpoint", args[0])
 	case "setup-link":
 		return setupLink(ctx, args, getenv, stdout, stderr)
+	case "tenant":
+		if len(args) == 0 || args[0] != "create" {
+			return fmt.Errorf("tenant needs a subcommand: create")
+		}
+		return tenantCreate(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kaigi", app.Version)
 		return nil
@@ -119,10 +132,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	link, exp, err := a.NewSetupLink(ctx)
-	if err != nil {
+	setup := ""
+	switch link, exp, err := a.NewSetupLink(ctx); {
+	case errors.Is(err, identity.ErrAlreadySetUp):
+		setup = "  Operators are set up: they sign in with their passkey.\n"
+	case err != nil:
 		ln.Close()
 		return fmt.Errorf("setup link: %w", err)
+	default:
+		setup = fmt.Sprintf(`  First operator: open this one-time link to set up the operator account
+  (no default password exists; the link is valid until %s):
+
+    %s
+
+  A new link: kaigi setup-link --data %s
+`, exp.Local().Format("2006-01-02 15:04 MST"), link, cfg.DataDir)
 	}
 	if err := a.Record(ctx, audit.Entry{Actor: app.StartupActor, Action: "service.start", Details: map[string]string{"version": app.Version}}); err != nil {
 		ln.Close()
@@ -135,14 +159,8 @@ Kaigi %s is running.
   Data:      %s (%s)
   Stop:      Ctrl+C
 
-  First operator: open this one-time link to set up the operator account
-  (no default password exists; the link is valid until %s):
-
-    %s
-
-  A new link: kaigi setup-link --data %s
-
-`, app.Version, cfg.URL(), cfg.DataDir, a.DB, exp.Local().Format("2006-01-02 15:04 MST"), link, cfg.DataDir)
+%s
+`, app.Version, cfg.URL(), cfg.DataDir, a.DB, setup)
 	log.Info("listening", "addr", ln.Addr().String(), "url", cfg.URL(), "database", a.DB.String(), "tls", cfg.TLS())
 	return a.Serve(ctx, ln)
 }
@@ -246,6 +264,35 @@ func setupLink(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n(valid until %s)\n", link, exp.Local().Format("2006-01-02 15:04 MST"))
+		return nil
+	})
+}
+
+// cliActor is the principal of administration commands run on the server.
+var cliActor = principal.Job("cli", "")
+
+func tenantCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var n identity.NewTenant
+	flags := func(fs *flag.FlagSet) {
+		fs.StringVar(&n.Name, "name", "", "the organisation's name (required)")
+		fs.StringVar(&n.Domain, "domain", "", "the organisation's email domain, such as example.com (required)")
+		fs.StringVar(&n.AdminEmail, "admin-email", "", "who receives the first admin's invitation (required)")
+		fs.StringVar(&n.Slug, "slug", "", "short name for sign-in links; derived from --name when empty")
+	}
+	return withApp(ctx, "kaigi tenant create", args, getenv, stderr, flags, func(a *app.App) error {
+		for _, f := range []struct{ name, value string }{{"--name", n.Name}, {"--domain", n.Domain}, {"--admin-email", n.AdminEmail}} {
+			if f.value == "" {
+				return fmt.Errorf("tenant create needs %s", f.name)
+			}
+		}
+		t, link, err := a.Identity.CreateTenant(ctx, cliActor, n)
+		if errs.CodeOf(err) == errs.Internal {
+			return fmt.Errorf("create tenant: %w", err)
+		} else if err != nil {
+			return fmt.Errorf("create tenant: %s", errs.MessageOf(err)) // a message for people, without internals
+		}
+		fmt.Fprintf(stdout, "Created tenant %q (short name %s, id %s, domain %s).\n\nSend this one-time invitation to %s, the first admin (valid for 7 days):\n\n  %s\n",
+			t.Name, t.Slug, t.ID, strings.Join(t.Domains, ", "), n.AdminEmail, link)
 		return nil
 	})
 }

@@ -6,13 +6,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/app"
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/store"
 )
 
@@ -165,5 +171,64 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	}
 	if _, err := kaigi(t, noEnv, "serve", "--addr", "nonsense"); err == nil || !strings.Contains(err.Error(), "host:port") {
 		t.Fatalf("bad flag: %v", err)
+	}
+}
+
+func TestTenantCreatePrintsTheFirstAdminsInvitation(t *testing.T) {
+	dir := t.TempDir()
+	out, err := kaigi(t, noEnv, "tenant", "create", "--data", dir, "--name", "Acme Corp", "--domain", "Acme.Example", "--admin-email", "ada@acme.example")
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, out)
+	}
+	i := strings.Index(out, "http://localhost:8080/invite#org=acme-corp&token=kinv_")
+	if i < 0 {
+		t.Fatalf("no invitation link in:\n%s", out)
+	}
+	link := strings.Fields(out[i:])[0]
+	token := link[strings.Index(link, "token=")+len("token="):]
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"domain taken", []string{"--name", "Acme Two", "--domain", "acme.example", "--admin-email", "b@acme.example"}, "already belongs to another tenant"},
+		{"short name taken", []string{"--name", "Other", "--slug", "acme-corp", "--domain", "other.example", "--admin-email", "c@other.example"}, "short name already exists"},
+		{"no domain", []string{"--name", "Nodomain", "--admin-email", "d@x.example"}, "needs --domain"},
+		{"no admin", []string{"--name", "Noadmin", "--domain", "y.example"}, "needs --admin-email"},
+		{"bad email", []string{"--name", "Bad", "--domain", "z.example", "--admin-email", "not-an-email"}, "email address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := kaigi(t, noEnv, append([]string{"tenant", "create", "--data", dir}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one saying %q\n%s", err, tt.want, out)
+			}
+		})
+	}
+	if _, err := kaigi(t, noEnv, "tenant", "delete"); err == nil || !strings.Contains(err.Error(), "create") {
+		t.Fatalf("unknown tenant subcommand: %v", err)
+	}
+
+	// The link works once, and the creation is in both audit logs, by the CLI.
+	cfg := config.Default()
+	cfg.DataDir = dir
+	a, err := app.New(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	acct, err := a.Identity.AcceptInvitation(t.Context(), token, "Ada Admin", "Vivid-Lantern-Orbit-73-Quill", "127.0.0.1")
+	if err != nil || !slices.Contains(acct.Roles, principal.TenantAdmin) || acct.Email != "ada@acme.example" {
+		t.Fatalf("accept the printed invitation: %+v, %v", acct, err)
+	}
+	for _, tenant := range []ids.TenantID{ids.ServiceTenant, acct.Tenant} {
+		recs, err := a.DB.AuditRecords(t.Context(), tenant, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(recs, func(r audit.Record) bool { return r.Action == "tenant.create" && r.ActorID == "cli" }) {
+			t.Errorf("the %s log lacks the CLI's tenant.create", tenant)
+		}
 	}
 }

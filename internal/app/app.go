@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,10 +30,12 @@ import (
 	"github.com/kaigi/kaigi/internal/bus"
 	"github.com/kaigi/kaigi/internal/bus/inproc"
 	"github.com/kaigi/kaigi/internal/bus/natsbus"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/identity/mfa/passkey"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -67,6 +71,7 @@ type App struct {
 	Keys     *keys.Service
 	Blobs    blob.Blob
 	Identity *identity.Service
+	Chat     *chat.Service
 	Signing  *signing.Key
 	Audit    *audit.Log
 	HTTP     *httpapi.Server
@@ -156,8 +161,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.closers = append(a.closers, a.Bus.Close)
 
 	a.Audit = audit.New(a.Clock)
-	a.Identity = identity.New(identity.Options{Store: store.Identity(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Log: log, BaseURL: cfg.URL()})
+	rp, err := relyingParty(cfg.URL(), a.Clock)
+	if err != nil {
+		log.Warn("passkeys are unavailable, and so are operator setup and passkey sign-in: set public_url (KAIGI_PUBLIC_URL) to the https:// URL people open, or http://localhost:<port> for local use",
+			"url", cfg.URL(), "reason", err.Error())
+	}
+	a.Identity = identity.New(identity.Options{Store: store.Identity(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Log: log, BaseURL: cfg.URL(),
+		Passkeys: rp, Ceremonies: a.DB.PasskeyCeremonies(a.Clock)})
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log})
 	proxies, _ := cfg.Proxies() // validated with the config
 	if opts.Auth == nil {
 		opts.Auth = httpapi.IdentityAuth{Identity: a.Identity, TLS: cfg.TLS(), TrustedProxies: proxies}
@@ -182,10 +194,12 @@ func (a *App) routes() {
 			return audit.Verify(ctx, a.DB, tenant, a.Signing.VerifierKey())
 		},
 		CheckSetup: func(ctx context.Context, token string) (time.Time, error) {
-			return a.DB.CheckSetupToken(ctx, token, a.Clock.Now())
+			return a.Identity.CheckSetup(ctx, token)
 		},
 	})
 	httpapi.RegisterIdentity(a.HTTP, a.Identity, a.Config.TLS())
+	httpapi.RegisterPasskeys(a.HTTP, a.Identity, a.Config.TLS())
+	httpapi.RegisterChat(a.HTTP, a.Chat)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }
@@ -199,8 +213,14 @@ func (a *App) Record(ctx context.Context, e audit.Entry) error {
 }
 
 // NewSetupLink makes a one-time link for enrolling the first operator and
-// returns it. Only the token's hash is stored; the creation is audited.
+// returns it. Only the token's hash is stored; the creation is audited. Once
+// an operator exists it refuses with identity.ErrAlreadySetUp.
 func (a *App) NewSetupLink(ctx context.Context) (string, time.Time, error) {
+	if done, err := a.Identity.SetUp(ctx); err != nil {
+		return "", time.Time{}, err
+	} else if done {
+		return "", time.Time{}, identity.ErrAlreadySetUp
+	}
 	token := base64.RawURLEncoding.EncodeToString(ids.Token(32))
 	now := a.Clock.Now()
 	exp := now.Add(SetupLinkLifetime)
@@ -325,6 +345,17 @@ func (a *App) Close() error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// relyingParty returns the WebAuthn relying party of the public URL: its
+// host is the RP ID and the URL itself the one origin. It fails for a URL
+// WebAuthn cannot use: plain http other than on localhost, or an IP address.
+func relyingParty(publicURL string, c clock.Clock) (*passkey.RelyingParty, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("public URL %q does not parse", publicURL)
+	}
+	return passkey.New(passkey.Config{RPID: strings.ToLower(u.Hostname()), Origins: []string{u.Scheme + "://" + u.Host}, Clock: c})
 }
 
 func exists(path string) bool {

@@ -275,7 +275,9 @@ func (c Config) URL() string {
 		scheme = "https"
 	}
 	host, port, _ := net.SplitHostPort(c.Addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	// Browsers refuse an IP address as a passkey's relying party, so local
+	// addresses are named localhost, which they accept.
+	if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
 		host = "localhost"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)

@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./kaigi-data" || c.DatabaseURL != "" || c.NATSURL != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
-	if c.URL() != "http://127.0.0.1:8080" {
+	if c.URL() != "http://localhost:8080" {
 		t.Fatalf("URL %q", c.URL())
 	}
 	if time.Duration(c.ShutdownTimeout) != 20*time.Second || c.MaxBodyBytes != 1<<20 {

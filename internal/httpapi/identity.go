@@ -99,8 +99,10 @@ type (
 		DisplayName string   `json:"display_name,omitempty"`
 	}
 	ProofBody struct {
-		Kind string `json:"kind" doc:"totp or recovery."`
-		Code string `json:"code"`
+		Kind       string       `json:"kind" doc:"totp, recovery or passkey."`
+		Code       string       `json:"code,omitempty" doc:"totp and recovery: the code."`
+		Ceremony   string       `json:"ceremony,omitempty" doc:"passkey: a ceremony from POST /api/v1/auth/passkey/begin."`
+		Credential WebAuthnJSON `json:"credential,omitzero" doc:"passkey: the browser's response to that ceremony (navigator.credentials.get)."`
 	}
 	AcceptBody struct {
 		Token       string `json:"token"`
@@ -168,7 +170,7 @@ func (b *ProofBody) proof() *identity.Proof {
 	if b == nil {
 		return nil
 	}
-	return &identity.Proof{Kind: b.Kind, Code: b.Code}
+	return &identity.Proof{Kind: b.Kind, Code: b.Code, Ceremony: b.Ceremony, Credential: b.Credential.Bytes()}
 }
 
 // RegisterIdentity registers the sign-in, self-service and admin routes.

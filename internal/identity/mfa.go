@@ -31,10 +31,25 @@ func keyTenant(a Account) ids.TenantID {
 	return a.Tenant
 }
 
-// Proof is a second factor presented to confirm a sensitive change.
+// Proof is a second factor presented to confirm a sensitive change: a TOTP
+// or recovery code, or a passkey assertion — the browser's response
+// (Credential) to a sign-in ceremony (BeginPasskeySignIn) — which must come
+// from one of the account's own passkeys.
 type Proof struct {
-	Kind string `json:"kind"` // totp or recovery
-	Code string `json:"code"`
+	Kind       string          `json:"kind"` // totp, recovery or passkey
+	Code       string          `json:"code"`
+	Ceremony   string          `json:"ceremony,omitempty"`
+	Credential json.RawMessage `json:"credential,omitempty"`
+
+	passkey *passkeyUse // a verified assertion (verifyPasskeyProof), for prove to record
+}
+
+// errProofRequired refuses a sensitive change that comes without proof.
+var errProofRequired = errs.E(errs.Forbidden, "Confirm this change with a code from your authenticator app, a recovery code or one of your passkeys.")
+
+// proofMissing reports a proof with nothing to check.
+func proofMissing(p *Proof) bool {
+	return p == nil || (p.Code == "" && len(p.Credential) == 0)
 }
 
 // TOTPEnrolment is a started TOTP enrolment. Pending is the secret sealed to
@@ -126,6 +141,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor principal.Principal, pe
 		return Factor{}, "", err
 	}
 	var token string
+	if len(factors) > 0 {
+		if err := s.verifyPasskeyProof(ctx, acct, proof); err != nil {
+			return Factor{}, "", err
+		}
+	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if len(factors) > 0 {
 			if err := s.prove(ctx, tx, acct, factors, proof); err != nil {
@@ -183,11 +203,14 @@ func (s *Service) done(ctx context.Context, acct Account, purpose string, ok boo
 }
 
 // prove verifies a second factor within tx: a TOTP code (its step is
-// advanced with compare-and-set, so a code works once) or a recovery code
-// (consumed). It refuses when proof is missing.
+// advanced with compare-and-set, so a code works once), a recovery code
+// (consumed) or a passkey assertion, verified beforehand by
+// verifyPasskeyProof (its signature counter is advanced with
+// compare-and-set; its ceremony was used up). It refuses when proof is
+// missing.
 func (s *Service) prove(ctx context.Context, tx Tx, acct Account, factors []Factor, proof *Proof) error {
-	if proof == nil || proof.Code == "" {
-		return errs.E(errs.Forbidden, "Confirm this change with a code from your authenticator app or a recovery code.")
+	if proofMissing(proof) {
+		return errProofRequired
 	}
 	if err := s.throttled(ctx, acct, "second-factor"); err != nil {
 		return err
@@ -258,6 +281,15 @@ func (s *Service) proveOnce(ctx context.Context, tx Tx, acct Account, factors []
 				continue
 			}
 			return tx.UpdateFactorSecret(ctx, f.ID, sealed)
+		case FactorPasskey:
+			if proof.passkey == nil {
+				lastErr = errs.E(errs.Invalid, "A passkey proof needs a passkey sign-in ceremony and your browser's response to it.")
+				continue
+			}
+			if proof.passkey.acct.ID != acct.ID || proof.passkey.factor.ID != f.ID {
+				continue
+			}
+			return s.applyPasskeyUse(ctx, tx, *proof.passkey)
 		}
 	}
 	return lastErr
@@ -374,6 +406,9 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, actor principal.Principa
 	if f.Secret, err = s.keys.Seal(ctx, keyTenant(acct), keys.AAD{Kind: "recovery", ID: f.ID}, b); err != nil {
 		return nil, err
 	}
+	if err := s.verifyPasskeyProof(ctx, acct, proof); err != nil {
+		return nil, err
+	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := s.prove(ctx, tx, acct, factors, proof); err != nil {
 			return err
@@ -418,6 +453,13 @@ func (s *Service) RemoveFactor(ctx context.Context, actor principal.Principal, i
 	}
 	if !slices.ContainsFunc(factors, func(f Factor) bool { return f.ID == id }) {
 		return errs.E(errs.NotFound, "There is no such factor of yours.")
+	}
+	if acct.Realm == OperatorRealm && !slices.ContainsFunc(factors, func(f Factor) bool { return f.ID != id && f.Kind == FactorPasskey }) {
+		// An operator signs in with a passkey only: the last one stays.
+		return errs.E(errs.Conflict, "This is your only passkey, and operators sign in with a passkey only. Add another passkey before removing this one.")
+	}
+	if err := s.verifyPasskeyProof(ctx, acct, proof); err != nil {
+		return err
 	}
 	return s.store.Update(ctx, func(tx Tx) error {
 		if err := s.prove(ctx, tx, acct, factors, proof); err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity/mfa/passkey"
 	"github.com/kaigi/kaigi/internal/identity/throttle"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
@@ -59,6 +60,9 @@ type Service struct {
 	log     *slog.Logger
 	baseURL string
 	limiter *throttle.Limiter
+	// rp runs passkey ceremonies; nil when passkeys are unavailable.
+	rp         *passkey.RelyingParty
+	ceremonies passkey.SessionStore
 }
 
 // Options configure a Service.
@@ -70,6 +74,13 @@ type Options struct {
 	Log     *slog.Logger
 	BaseURL string            // where links point, e.g. https://kaigi.example.com
 	Limiter *throttle.Limiter // default: in memory, with the clock
+	// Passkeys is the WebAuthn relying party. Default nil: passkey
+	// enrolment and sign-in, and operator setup, answer that passkeys are
+	// unavailable.
+	Passkeys *passkey.RelyingParty
+	// Ceremonies keeps passkey ceremonies between begin and finish; share
+	// one store between nodes. Default: in memory, with the clock.
+	Ceremonies passkey.SessionStore
 }
 
 // New returns a Service.
@@ -83,7 +94,11 @@ func New(o Options) *Service {
 	if o.Limiter == nil {
 		o.Limiter = throttle.New(o.Clock, throttle.Options{})
 	}
-	return &Service{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), limiter: o.Limiter}
+	if o.Ceremonies == nil {
+		o.Ceremonies = passkey.NewMemorySessionStore(o.Clock)
+	}
+	return &Service{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), limiter: o.Limiter,
+		rp: o.Passkeys, ceremonies: o.Ceremonies}
 }
 
 // Errors with messages for people.

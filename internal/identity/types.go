@@ -166,6 +166,12 @@ type Tx interface {
 	InsertPasswordReset(ctx context.Context, tokenHash string, account ids.UserID, created, expires time.Time) error
 	UsePasswordReset(ctx context.Context, tokenHash string, at time.Time) (ids.UserID, error)
 	InsertSignIn(ctx context.Context, e SignInEvent) error
+	// InsertPasskeyHandle gives an account its WebAuthn user handle
+	// (errs.Conflict if it has one).
+	InsertPasskeyHandle(ctx context.Context, account ids.UserID, handle []byte, at time.Time) error
+	// CompleteSetup uses a first-operator setup token (by hash), refusing
+	// one that is unknown, used or expired, and retires every other one.
+	CompleteSetup(ctx context.Context, tokenHash string, at time.Time) error
 }
 
 // Reader reads identity records outside a transaction.
@@ -185,6 +191,11 @@ type Reader interface {
 	Tokens(ctx context.Context, account ids.UserID) ([]Token, error)
 	Invitations(ctx context.Context, tenant ids.TenantID) ([]Invitation, error)
 	SignIns(ctx context.Context, tenant ids.TenantID, limit int) ([]SignInEvent, error)
+	PasskeyHandle(ctx context.Context, account ids.UserID) ([]byte, error)
+	AccountByPasskeyHandle(ctx context.Context, handle []byte) (Account, error)
+	// CheckSetupToken returns the expiry of an unused, unexpired
+	// first-operator setup token.
+	CheckSetupToken(ctx context.Context, token string, now time.Time) (time.Time, error)
 }
 
 // Store is the identity service's persistence: reads, and updates in one

@@ -76,7 +76,7 @@ func register(t *testing.T, rp *passkey.RelyingParty, user *passkey.User, a *sof
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := rp.FinishRegistration(user, state, a.create(t, options, knobs{}))
+	cred, err := rp.FinishRegistration(user, state, a.Create(t, options, knobs{}))
 	if err != nil {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
@@ -174,19 +174,19 @@ func TestRegistrationSucceeds(t *testing.T) {
 	rp, _ := newRP(t)
 	user := newUser()
 	a := newSoftAuthenticator(t)
-	a.flags = flagBE | flagBS // a synced passkey
-	a.counter = 7
+	a.Flags = flagBE | flagBS // a synced passkey
+	a.Counter = 7
 	cred := register(t, rp, user, a)
-	pub := a.coseKey(t)
+	pub := a.COSEKey(t)
 	checks := []struct {
 		name      string
 		got, want any
 	}{
-		{"id", string(cred.ID), string(a.credID)},
+		{"id", string(cred.ID), string(a.CredID)},
 		{"public key", string(cred.PublicKey), string(pub)},
 		{"algorithm", cred.Algorithm, int64(-7)},
 		{"attestation format", cred.AttestationFormat, "none"},
-		{"aaguid", string(cred.AAGUID), string(a.aaguid[:])},
+		{"aaguid", string(cred.AAGUID), string(a.AAGUID[:])},
 		{"sign count", cred.SignCount, uint32(7)},
 		{"transports", strings.Join(cred.Transports, ","), "internal,hybrid"},
 		{"attachment", cred.Attachment, "platform"},
@@ -222,7 +222,7 @@ func login(t *testing.T, rp *passkey.RelyingParty, users passkey.Users, user *pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := rp.FinishLogin(t.Context(), users, state, a.get(t, options, knobs{}))
+	l, err := rp.FinishLogin(t.Context(), users, state, a.Get(t, options, knobs{}))
 	if err != nil {
 		t.Fatalf("FinishLogin: %v", err)
 	}
@@ -233,7 +233,7 @@ func TestLoginSucceeds(t *testing.T) {
 	rp, c := newRP(t)
 	user := newUser()
 	a := newSoftAuthenticator(t)
-	a.counter = 3
+	a.Counter = 3
 	register(t, rp, user, a)
 	other := newUser()
 	register(t, rp, other, newSoftAuthenticator(t))
@@ -254,11 +254,11 @@ func TestLoginSucceeds(t *testing.T) {
 			if l.User != user {
 				t.Fatalf("signed in as %v, want %v", l.User.ID, user.ID)
 			}
-			if !bytes.Equal(l.Credential.ID, a.credID) {
+			if !bytes.Equal(l.Credential.ID, a.CredID) {
 				t.Fatal("wrong credential reported")
 			}
-			if l.Credential.SignCount != before+1 || l.Credential.SignCount != a.counter {
-				t.Fatalf("sign count %d, want %d", l.Credential.SignCount, a.counter)
+			if l.Credential.SignCount != before+1 || l.Credential.SignCount != a.Counter {
+				t.Fatalf("sign count %d, want %d", l.Credential.SignCount, a.Counter)
 			}
 			if !l.Credential.LastUsedAt.Equal(c.Now()) {
 				t.Fatalf("last used %v, want %v", l.Credential.LastUsedAt, c.Now())
@@ -315,15 +315,15 @@ func TestRegistrationRefusals(t *testing.T) {
 		k    knobs
 		want error
 	}{
-		{name: "wrong origin", k: knobs{origin: "https://kaigi.example.evil"}, want: passkey.ErrWrongOrigin},
-		{name: "origin on another port", k: knobs{origin: "https://kaigi.example:8443"}, want: passkey.ErrWrongOrigin},
-		{name: "origin over http", k: knobs{origin: "http://kaigi.example"}, want: passkey.ErrWrongOrigin},
-		{name: "wrong RP ID", k: knobs{rpID: "evil.example"}, want: passkey.ErrWrongRPID},
-		{name: "user not verified", k: knobs{noUV: true}, want: passkey.ErrUserNotVerified},
-		{name: "user not present", k: knobs{dropFlags: flagUP}, want: passkey.ErrVerification},
-		{name: "another challenge", k: knobs{challenge: b64.EncodeToString(make([]byte, 32))}, want: passkey.ErrChallengeMismatch},
-		{name: "login response type", k: knobs{typ: "webauthn.get"}, want: passkey.ErrVerification},
-		{name: "backup state without eligibility", k: knobs{extraFlags: flagBS}, want: passkey.ErrVerification},
+		{name: "wrong origin", k: knobs{Origin: "https://kaigi.example.evil"}, want: passkey.ErrWrongOrigin},
+		{name: "origin on another port", k: knobs{Origin: "https://kaigi.example:8443"}, want: passkey.ErrWrongOrigin},
+		{name: "origin over http", k: knobs{Origin: "http://kaigi.example"}, want: passkey.ErrWrongOrigin},
+		{name: "wrong RP ID", k: knobs{RPID: "evil.example"}, want: passkey.ErrWrongRPID},
+		{name: "user not verified", k: knobs{NoUV: true}, want: passkey.ErrUserNotVerified},
+		{name: "user not present", k: knobs{DropFlags: flagUP}, want: passkey.ErrVerification},
+		{name: "another challenge", k: knobs{Challenge: b64.EncodeToString(make([]byte, 32))}, want: passkey.ErrChallengeMismatch},
+		{name: "login response type", k: knobs{Type: "webauthn.get"}, want: passkey.ErrVerification},
+		{name: "backup state without eligibility", k: knobs{ExtraFlags: flagBS}, want: passkey.ErrVerification},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,7 +333,7 @@ func TestRegistrationRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = rp.FinishRegistration(user, state, newSoftAuthenticator(t).create(t, options, tt.k))
+			_, err = rp.FinishRegistration(user, state, newSoftAuthenticator(t).Create(t, options, tt.k))
 			wantRefusal(t, err, tt.want)
 		})
 	}
@@ -353,12 +353,12 @@ func TestRegistrationSessionRefusals(t *testing.T) {
 	t.Run("expired session", func(t *testing.T) {
 		options, state := begin()
 		c.Advance(5*time.Minute + time.Second)
-		_, err := rp.FinishRegistration(user, state, a.create(t, options, knobs{}))
+		_, err := rp.FinishRegistration(user, state, a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionExpired)
 	})
 	t.Run("session of another user", func(t *testing.T) {
 		options, state := begin()
-		_, err := rp.FinishRegistration(newUser(), state, a.create(t, options, knobs{}))
+		_, err := rp.FinishRegistration(newUser(), state, a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionMismatch)
 	})
 	t.Run("login session", func(t *testing.T) {
@@ -367,12 +367,12 @@ func TestRegistrationSessionRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = rp.FinishRegistration(user, state, a.create(t, options, knobs{}))
+		_, err = rp.FinishRegistration(user, state, a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionInvalid)
 	})
 	t.Run("garbage session", func(t *testing.T) {
 		options, _ := begin()
-		_, err := rp.FinishRegistration(user, []byte("{not json"), a.create(t, options, knobs{}))
+		_, err := rp.FinishRegistration(user, []byte("{not json"), a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionInvalid)
 	})
 	t.Run("session of another relying party", func(t *testing.T) {
@@ -384,7 +384,7 @@ func TestRegistrationSessionRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = rp.FinishRegistration(user, state, a.create(t, options, knobs{}))
+		_, err = rp.FinishRegistration(user, state, a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionInvalid)
 	})
 	t.Run("malformed response", func(t *testing.T) {
@@ -397,7 +397,7 @@ func TestRegistrationSessionRefusals(t *testing.T) {
 	t.Run("passkey already registered", func(t *testing.T) {
 		register(t, rp, user, a)
 		options, state := begin()
-		_, err := rp.FinishRegistration(user, state, a.create(t, options, knobs{}))
+		_, err := rp.FinishRegistration(user, state, a.Create(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrAlreadyRegistered)
 	})
 }
@@ -410,30 +410,30 @@ func TestLoginRefusals(t *testing.T) {
 		k            knobs
 		want         error
 	}{
-		{name: "wrong origin", k: knobs{origin: "https://evil.example"}, want: passkey.ErrWrongOrigin},
-		{name: "wrong RP ID", k: knobs{rpID: "evil.example"}, want: passkey.ErrWrongRPID},
-		{name: "user not verified", k: knobs{noUV: true}, want: passkey.ErrUserNotVerified},
-		{name: "user not verified, discoverable", discoverable: true, k: knobs{noUV: true}, want: passkey.ErrUserNotVerified},
-		{name: "tampered signature", k: knobs{tamperSig: true}, want: passkey.ErrBadSignature},
-		{name: "tampered signature, discoverable", discoverable: true, k: knobs{tamperSig: true}, want: passkey.ErrBadSignature},
-		{name: "authenticator data changed after signing", k: knobs{tamperData: true}, want: passkey.ErrBadSignature},
-		{name: "another challenge", k: knobs{challenge: b64.EncodeToString(make([]byte, 32))}, want: passkey.ErrChallengeMismatch},
-		{name: "registration response type", k: knobs{typ: "webauthn.create"}, want: passkey.ErrVerification},
-		{name: "sign count not increased", k: knobs{keepCounter: true}, want: passkey.ErrPossibleClone},
-		{name: "sign count back to zero", k: knobs{counter: &zero}, want: passkey.ErrPossibleClone},
-		{name: "backup eligibility changed", k: knobs{extraFlags: flagBE}, want: passkey.ErrVerification},
-		{name: "unknown credential", k: knobs{credID: []byte("not-registered")}, want: passkey.ErrUnknownCredential},
-		{name: "unknown credential, discoverable", discoverable: true, k: knobs{credID: []byte("not-registered")}, want: passkey.ErrUnknownCredential},
-		{name: "unknown user handle, discoverable", discoverable: true, k: knobs{userHandle: passkey.NewUserHandle()}, want: passkey.ErrUnknownCredential},
-		{name: "no user handle, discoverable", discoverable: true, k: knobs{noHandle: true}, want: passkey.ErrUnknownCredential},
-		{name: "another user's handle", k: knobs{userHandle: passkey.NewUserHandle()}, want: passkey.ErrVerification},
+		{name: "wrong origin", k: knobs{Origin: "https://evil.example"}, want: passkey.ErrWrongOrigin},
+		{name: "wrong RP ID", k: knobs{RPID: "evil.example"}, want: passkey.ErrWrongRPID},
+		{name: "user not verified", k: knobs{NoUV: true}, want: passkey.ErrUserNotVerified},
+		{name: "user not verified, discoverable", discoverable: true, k: knobs{NoUV: true}, want: passkey.ErrUserNotVerified},
+		{name: "tampered signature", k: knobs{TamperSig: true}, want: passkey.ErrBadSignature},
+		{name: "tampered signature, discoverable", discoverable: true, k: knobs{TamperSig: true}, want: passkey.ErrBadSignature},
+		{name: "authenticator data changed after signing", k: knobs{TamperData: true}, want: passkey.ErrBadSignature},
+		{name: "another challenge", k: knobs{Challenge: b64.EncodeToString(make([]byte, 32))}, want: passkey.ErrChallengeMismatch},
+		{name: "registration response type", k: knobs{Type: "webauthn.create"}, want: passkey.ErrVerification},
+		{name: "sign count not increased", k: knobs{KeepCounter: true}, want: passkey.ErrPossibleClone},
+		{name: "sign count back to zero", k: knobs{Counter: &zero}, want: passkey.ErrPossibleClone},
+		{name: "backup eligibility changed", k: knobs{ExtraFlags: flagBE}, want: passkey.ErrVerification},
+		{name: "unknown credential", k: knobs{CredID: []byte("not-registered")}, want: passkey.ErrUnknownCredential},
+		{name: "unknown credential, discoverable", discoverable: true, k: knobs{CredID: []byte("not-registered")}, want: passkey.ErrUnknownCredential},
+		{name: "unknown user handle, discoverable", discoverable: true, k: knobs{UserHandle: passkey.NewUserHandle()}, want: passkey.ErrUnknownCredential},
+		{name: "no user handle, discoverable", discoverable: true, k: knobs{NoHandle: true}, want: passkey.ErrUnknownCredential},
+		{name: "another user's handle", k: knobs{UserHandle: passkey.NewUserHandle()}, want: passkey.ErrVerification},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rp, _ := newRP(t)
 			user := newUser()
 			a := newSoftAuthenticator(t)
-			a.counter = 5
+			a.Counter = 5
 			register(t, rp, user, a)
 			users := newDirectory(user)
 			begin := user
@@ -444,7 +444,7 @@ func TestLoginRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := rp.FinishLogin(t.Context(), users, state, a.get(t, options, tt.k))
+			l, err := rp.FinishLogin(t.Context(), users, state, a.Get(t, options, tt.k))
 			wantRefusal(t, err, tt.want)
 			if errors.Is(err, passkey.ErrPossibleClone) {
 				if l.User != user || l.Credential.SignCount != 5 {
@@ -472,13 +472,13 @@ func TestLoginSessionRefusals(t *testing.T) {
 	t.Run("expired session", func(t *testing.T) {
 		options, state := begin()
 		c.Advance(5 * time.Minute)
-		_, err := rp.FinishLogin(t.Context(), users, state, a.get(t, options, knobs{}))
+		_, err := rp.FinishLogin(t.Context(), users, state, a.Get(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionExpired)
 	})
 	t.Run("session just in time", func(t *testing.T) {
 		options, state := begin()
 		c.Advance(5*time.Minute - time.Second)
-		if _, err := rp.FinishLogin(t.Context(), users, state, a.get(t, options, knobs{})); err != nil {
+		if _, err := rp.FinishLogin(t.Context(), users, state, a.Get(t, options, knobs{})); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -488,12 +488,12 @@ func TestLoginSessionRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = rp.FinishLogin(t.Context(), users, state, a.get(t, options, knobs{}))
+		_, err = rp.FinishLogin(t.Context(), users, state, a.Get(t, options, knobs{}))
 		wantRefusal(t, err, passkey.ErrSessionInvalid)
 	})
 	t.Run("response replayed against a new ceremony", func(t *testing.T) {
 		options, state := begin()
-		old := a.get(t, options, knobs{})
+		old := a.Get(t, options, knobs{})
 		if _, err := rp.FinishLogin(t.Context(), users, state, old); err != nil {
 			t.Fatal(err)
 		}
@@ -511,7 +511,7 @@ func TestLoginSessionRefusals(t *testing.T) {
 		down := passkey.UsersFunc(func(context.Context, []byte) (*passkey.User, error) {
 			return nil, errs.E(errs.Unavailable, "The database is unavailable.")
 		})
-		_, err := rp.FinishLogin(t.Context(), down, state, a.get(t, options, knobs{}))
+		_, err := rp.FinishLogin(t.Context(), down, state, a.Get(t, options, knobs{}))
 		if !errs.Is(err, errs.Unavailable) {
 			t.Fatalf("error %v, want Unavailable", err)
 		}
@@ -536,8 +536,8 @@ func TestSessionStoreMakesCeremoniesSingleUse(t *testing.T) {
 	}
 	// A synced passkey keeps no counter, so nothing in the response itself
 	// gives a replay away: the single take must.
-	a.counter = 0
-	response := a.get(t, options, knobs{keepCounter: true})
+	a.Counter = 0
+	response := a.Get(t, options, knobs{KeepCounter: true})
 
 	const n = 8
 	var wg sync.WaitGroup

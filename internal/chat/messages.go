@@ -1,0 +1,279 @@
+package chat
+
+import (
+	"context"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/keys"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+func bodyAAD(message string, version int) keys.AAD {
+	return keys.AAD{Kind: "chat-message", ID: message + "/" + strconv.Itoa(version)}
+}
+
+// Send posts a message (or a reply in a thread) to a channel the actor can
+// see. The message, the channel's next sequence number, the event and the
+// audit record are written in one transaction; the returned view carries the
+// sequence number, and once Send returns the message is durably stored.
+func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body, thread string) (View, error) {
+	mentions, err := checkBody(body)
+	if err != nil {
+		return View{}, err
+	}
+	c, err := s.channel(ctx, p, channel)
+	if err != nil {
+		return View{}, err
+	}
+	if !c.Archived.IsZero() {
+		return View{}, ErrArchived
+	}
+	if thread != "" {
+		root, err := s.store.Message(ctx, thread)
+		if err != nil || root.Channel != c.ID {
+			return View{}, errs.E(errs.NotFound, "There is no such thread in this channel.")
+		}
+		if root.Thread != "" {
+			thread = root.Thread // a reply to a reply belongs to the same thread
+		}
+	}
+	now := s.now()
+	m := Message{ID: ids.New(), Tenant: c.Tenant, Channel: c.ID, Thread: thread, Author: p.User, Created: now, Version: 1}
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, 1), []byte(body)); err != nil {
+		return View{}, err
+	}
+	view := View{ID: m.ID, Channel: c.ID, Thread: thread, Author: p.User, Created: now, Body: body, Mentions: mentions}
+	var ev Event
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
+		pl := &Payload{Kind: EventMessage, At: now, Actor: p.User, Message: &view}
+		var err error
+		if ev, err = s.appendEvent(ctx, tx, c, pl); err != nil {
+			return err
+		}
+		m.Seq = ev.Seq
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		if err := tx.SetReadSeq(ctx, c.ID, p.User, ev.Seq); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.send", Target: "message:" + m.ID,
+			Details: map[string]string{"channel": c.ID, "seq": strconv.FormatInt(ev.Seq, 10), "bytes": strconv.Itoa(len(body))}})
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.publish(ctx, ev)
+	return view, nil
+}
+
+// view opens a stored message for display.
+func (s *Service) view(ctx context.Context, m Message, reactions map[string][]ids.UserID) (View, error) {
+	v := View{ID: m.ID, Channel: m.Channel, Seq: m.Seq, Thread: m.Thread, Author: m.Author, Created: m.Created, Edited: m.Edited, Reactions: reactions}
+	if !m.Deleted.IsZero() {
+		v.Deleted = true
+		return v, nil
+	}
+	b, err := s.keys.Open(ctx, m.Tenant, bodyAAD(m.ID, m.Version), m.Body)
+	if err != nil {
+		return View{}, err
+	}
+	v.Body = string(b)
+	v.Mentions, _ = checkBody(v.Body)
+	return v, nil
+}
+
+// Messages returns a page of a channel's messages, newest first, before seq
+// (0: the newest).
+func (s *Service) Messages(ctx context.Context, p principal.Principal, channel string, before int64, limit int) ([]View, error) {
+	c, err := s.channel(ctx, p, channel)
+	if err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = c.LastSeq + 1
+	}
+	ms, err := s.store.Messages(ctx, c.ID, before, min(max(limit, 1), 200))
+	if err != nil {
+		return nil, err
+	}
+	idsOf := make([]string, len(ms))
+	for i, m := range ms {
+		idsOf[i] = m.ID
+	}
+	reactions, err := s.store.Reactions(ctx, idsOf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(ms))
+	for _, m := range ms {
+		v, err := s.view(ctx, m, reactions[m.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// message returns a message of a channel the actor can see.
+func (s *Service) message(ctx context.Context, p principal.Principal, id string) (Message, Channel, error) {
+	m, err := s.store.Message(ctx, id)
+	if err != nil || m.Tenant != p.Tenant {
+		return Message{}, Channel{}, ErrNoMessage
+	}
+	c, err := s.channel(ctx, p, m.Channel)
+	if err != nil {
+		return Message{}, Channel{}, ErrNoMessage
+	}
+	return m, c, nil
+}
+
+// Edit replaces the body of the actor's own message. The earlier body is
+// kept (sealed) for compliance.
+func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body string) (View, error) {
+	mentions, err := checkBody(body)
+	if err != nil {
+		return View{}, err
+	}
+	m, c, err := s.message(ctx, p, id)
+	if err != nil {
+		return View{}, err
+	}
+	if m.Author != p.User {
+		return View{}, errs.E(errs.Forbidden, "You can edit only your own messages.")
+	}
+	if !m.Deleted.IsZero() {
+		return View{}, errs.E(errs.Conflict, "The message was deleted.")
+	}
+	if !c.Archived.IsZero() {
+		return View{}, ErrArchived
+	}
+	now := s.now()
+	previous := m.Body
+	m.Version++
+	m.Edited = now
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, m.Version), []byte(body)); err != nil {
+		return View{}, err
+	}
+	view := View{ID: m.ID, Channel: c.ID, Seq: m.Seq, Thread: m.Thread, Author: m.Author, Created: m.Created, Edited: now, Body: body, Mentions: mentions}
+	var ev Event
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
+		if err := tx.UpdateMessage(ctx, m, previous, now); err != nil {
+			return err
+		}
+		var err error
+		if ev, err = s.appendEvent(ctx, tx, c, &Payload{Kind: EventEdit, At: now, Actor: p.User, Message: &view}); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.edit", Target: "message:" + m.ID,
+			Details: map[string]string{"channel": c.ID, "version": strconv.Itoa(m.Version), "bytes": strconv.Itoa(len(body))}})
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.publish(ctx, ev)
+	return view, nil
+}
+
+// Delete deletes the actor's own message from the conversation; the body is
+// kept sealed among the message's versions for compliance (retention decides
+// when it goes).
+func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) error {
+	m, c, err := s.message(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if m.Author != p.User {
+		return errs.E(errs.Forbidden, "You can delete only your own messages.")
+	}
+	if !m.Deleted.IsZero() {
+		return nil
+	}
+	if !c.Archived.IsZero() {
+		return ErrArchived
+	}
+	now := s.now()
+	previous := m.Body
+	m.Deleted = now
+	m.Version++
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, m.Version), nil); err != nil {
+		return err
+	}
+	var ev Event
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
+		if err := tx.UpdateMessage(ctx, m, previous, now); err != nil {
+			return err
+		}
+		var err error
+		if ev, err = s.appendEvent(ctx, tx, c, &Payload{Kind: EventDelete, At: now, Actor: p.User,
+			Message: &View{ID: m.ID, Channel: c.ID, Seq: m.Seq, Author: m.Author, Created: m.Created, Deleted: true}}); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.delete", Target: "message:" + m.ID, Details: map[string]string{"channel": c.ID}})
+		return err
+	})
+	if err == nil {
+		s.publish(ctx, ev)
+	}
+	return err
+}
+
+// React adds or removes the actor's reaction to a message.
+func (s *Service) React(ctx context.Context, p principal.Principal, id, emoji string, on bool) (View, error) {
+	if emoji == "" || len(emoji) > 32 || !utf8.ValidString(emoji) {
+		return View{}, errs.E(errs.Invalid, "A reaction is one emoji.")
+	}
+	if _, err := checkBody(emoji); err != nil {
+		return View{}, err
+	}
+	m, c, err := s.message(ctx, p, id)
+	if err != nil {
+		return View{}, err
+	}
+	if !m.Deleted.IsZero() {
+		return View{}, errs.E(errs.Conflict, "The message was deleted.")
+	}
+	now := s.now()
+	var ev Event
+	var view View
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
+		if err := tx.SetReaction(ctx, m.ID, p.User, emoji, on, now); err != nil {
+			return err
+		}
+		rs, err := s.store.Reactions(ctx, []string{m.ID})
+		if err != nil {
+			return err
+		}
+		view = View{ID: m.ID, Channel: c.ID, Seq: m.Seq, Author: m.Author, Created: m.Created, Reactions: rs[m.ID]}
+		if ev, err = s.appendEvent(ctx, tx, c, &Payload{Kind: EventReaction, At: now, Actor: p.User, Message: &view}); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.react", Target: "message:" + m.ID,
+			Details: map[string]string{"on": strconv.FormatBool(on)}})
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.publish(ctx, ev)
+	return view, nil
+}
+
+// MarkRead moves the actor's read position in a channel forward.
+func (s *Service) MarkRead(ctx context.Context, p principal.Principal, channel string, seq int64) error {
+	c, err := s.channel(ctx, p, channel)
+	if err != nil {
+		return err
+	}
+	if seq < 0 || seq > c.LastSeq {
+		return errs.E(errs.Invalid, "The position is outside the channel (0 to %d).", c.LastSeq)
+	}
+	return s.store.UpdateChat(ctx, func(tx Tx) error { return tx.SetReadSeq(ctx, c.ID, p.User, seq) })
+}
