@@ -145,7 +145,7 @@ func TestBrowserRegistersAndSignsInWithAPasskey(t *testing.T) {
 
 	// The authenticator holds one discoverable credential for localhost,
 	// under the account's user handle; the server holds the same credential.
-	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: added.AuthenticatorID})
+	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams(added))
 	if err != nil {
 		t.Fatal(err)
 	}
