@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -67,8 +69,56 @@ func isDisplayed(t *testing.T, p *browsertest.Page, sel string) bool {
 	})()`)
 }
 
+// fakeAPI stands in for the JSON API the shell talks to: nobody is signed
+// in, and every sign-in is refused, with the API's words. A sign-in as
+// slow@example.com is throttled for two minutes. The sign-in answers after
+// a moment, so that the page shows its progress.
+func fakeAPI() http.Handler {
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v) //nolint:errcheck // a test server
+	}
+	apiError := func(code, msg string) map[string]any {
+		return map[string]any{"error": map[string]string{"code": code, "message": msg, "request_id": "test"}}
+	}
+	mux.HandleFunc("GET /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"state": "anonymous", "kind": "anonymous"})
+	})
+	mux.HandleFunc("POST /api/v1/auth/signin", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Email string }
+		json.NewDecoder(r.Body).Decode(&body) //nolint:errcheck // checked by the page
+		time.Sleep(400 * time.Millisecond)
+		if body.Email == "slow@example.com" {
+			w.Header().Set("Retry-After", "120")
+			writeJSON(w, 429, apiError("rate_limited", "Too many failed attempts. Wait 2 minutes before trying again."))
+			return
+		}
+		writeJSON(w, 401, apiError("unauthenticated", "The email address or password is not right. Check both and try again."))
+	})
+	mux.Handle("/api/", http.NotFoundHandler())
+	mux.Handle("/", Handler(Options{}))
+	return mux
+}
+
+// expectRefusals clears the console of the failed loads that the browser
+// logs for the API's refusals with these statuses, and fails on anything
+// else.
+func expectRefusals(t *testing.T, p *browsertest.Page, statuses ...string) {
+	t.Helper()
+	for _, m := range p.ConsoleErrors() {
+		ok := m.Source == "network" && strings.Contains(m.URL, "/api/v1/")
+		ok = ok && slices.ContainsFunc(statuses, func(s string) bool { return strings.Contains(m.Text, "status of "+s) })
+		if !ok {
+			t.Errorf("console error: %s", m)
+		}
+	}
+	p.ClearConsole()
+}
+
 func TestShellInBrowser(t *testing.T) {
-	srv := httptest.NewServer(Handler(Options{}))
+	srv := httptest.NewServer(fakeAPI())
 	t.Cleanup(srv.Close)
 	b := browsertest.New(t)
 
@@ -86,10 +136,13 @@ func TestShellInBrowser(t *testing.T) {
 		if got := text(t, p, "h1"); got != "Sign in to Kaigi" {
 			t.Errorf("h1 = %q", got)
 		}
-		nav := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("nav a[data-nav]")].map(a => a.textContent.trim())`)
-		want := []string{"Chat", "Meetings", "Admin center", "Compliance center", "Operator console", "Trust Center"}
+		nav := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("nav a[data-nav]")].filter(a => !a.closest("[hidden]")).map(a => a.textContent.trim())`)
+		want := []string{"Chat", "Meetings", "Compliance center", "Operator console", "Trust Center"}
 		if !slices.Equal(nav, want) {
-			t.Errorf("navigation = %q, want %q", nav, want)
+			t.Errorf("navigation = %q, want %q (the admin center only for tenant admins)", nav, want)
+		}
+		if isDisplayed(t, p, "#account") {
+			t.Error("the account menu is shown to nobody signed in")
 		}
 		landmarks := browsertest.Eval[[]string](t, p, `["header", "nav", "main", "footer"].filter(s => document.querySelectorAll(s).length !== 1)`)
 		if len(landmarks) > 0 {
@@ -135,7 +188,10 @@ func TestShellInBrowser(t *testing.T) {
 
 		for path, heading := range map[string]string{
 			"/meetings":             "Meetings",
-			"/admin":                "Admin center",
+			"/admin":                "Sign in to Kaigi",
+			"/settings/security":    "Sign in to Kaigi",
+			"/invite":               "Join Kaigi",
+			"/reset":                "Choose a new password",
 			"/compliance/holds/42":  "Compliance center",
 			"/operator":             "Operator console",
 			"/trust":                "Trust Center",
@@ -147,6 +203,13 @@ func TestShellInBrowser(t *testing.T) {
 			if got := text(t, p, "h1"); got != heading {
 				t.Errorf("%s: h1 = %q, want %q", path, got, heading)
 			}
+		}
+		// A page that needs a session sends the person to sign in, and back
+		// afterwards.
+		p.Navigate(t, srv.URL+"/admin/signins")
+		waitReady(t, p)
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin?next=%2Fadmin%2Fsignins" {
+			t.Errorf("/admin/signins signed out shows %s, want the sign-in page with next", got)
 		}
 		p.Navigate(t, srv.URL+"/no-such-page")
 		waitReady(t, p)
@@ -209,11 +272,15 @@ func TestShellInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("sign-in form: labels, validation, polite message without reload", func(t *testing.T) {
+	t.Run("sign-in form: labels, validation, progress, the API's refusal", func(t *testing.T) {
 		p := openShell(t, b, srv, "/signin")
 		labels := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("form input")].map(i => i.id + ":" + [...i.labels].map(l => l.textContent.trim()).join("|"))`)
-		if !slices.Equal(labels, []string{"signin-email:Work email", "signin-password:Password"}) {
-			t.Errorf("inputs and their labels = %q", labels)
+		want := []string{"signin-email:Work email", "signin-password:Password", "signin-org:Organisation short name (optional)"}
+		if !slices.Equal(labels, want) {
+			t.Errorf("inputs and their labels = %q, want %q", labels, want)
+		}
+		if got := browsertest.Eval[string](t, p, `document.getElementById("signin-org").getAttribute("aria-describedby")`); got != "signin-org-hint" {
+			t.Errorf("organisation field described by %q, want its hint", got)
 		}
 		browsertest.Eval[int](t, p, `window.kaigiNoReload = 1`)
 
@@ -233,9 +300,20 @@ func TestShellInBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#signin-email"), "ada@example.com"),
 			chromedp.SendKeys(chromedp.CSS("#signin-password"), "correct horse battery staple\n"),
 		)
-		p.Do(t, chromedp.Poll[chromedp.Void](`document.querySelector('[role="status"]').textContent !== ""`, chromedp.WithPollingInterval(20*time.Millisecond)))
-		if got := text(t, p, `[role="status"]`); !strings.Contains(got, "Signing in isn’t available yet") {
-			t.Errorf("status after submit = %q", got)
+		// While the request runs, the button says so and refuses a second submit.
+		if got := text(t, p, `form button[type="submit"]`); got != "Signing in…" {
+			t.Errorf("button while signing in = %q", got)
+		}
+		if got := browsertest.Eval[string](t, p, `document.querySelector('form button[type="submit"]').getAttribute("aria-disabled")`); got != "true" {
+			t.Errorf("button while signing in: aria-disabled = %q", got)
+		}
+		p.Screenshot(t, "signin-busy-en")
+		p.Do(t, chromedp.Poll[chromedp.Void](`document.querySelector('[role="alert"]').textContent !== ""`, chromedp.WithPollingInterval(20*time.Millisecond)))
+		if got := text(t, p, `[role="alert"]`); !strings.Contains(got, "The email address or password is not right") {
+			t.Errorf("alert after a refused sign-in = %q", got)
+		}
+		if got := text(t, p, `form button[type="submit"]`); got != "Sign in" {
+			t.Errorf("button after the answer = %q", got)
 		}
 		if browsertest.Eval[int](t, p, `window.kaigiNoReload || 0`) != 1 {
 			t.Error("the page reloaded on submit")
@@ -243,13 +321,23 @@ func TestShellInBrowser(t *testing.T) {
 		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin" {
 			t.Errorf("location after submit = %s", got)
 		}
-		if got := browsertest.Run(t, p, chromedp.Value(chromedp.CSS("#signin-password"))); got != "" {
-			t.Error("the password stayed in the field")
+		if got := browsertest.Run(t, p, chromedp.Value(chromedp.CSS("#signin-email"))); got != "ada@example.com" {
+			t.Errorf("the email was not kept after the refusal: %q", got)
 		}
 		if n := browsertest.Eval[int](t, p, `document.querySelectorAll('[aria-invalid="true"]').length`); n != 0 {
 			t.Errorf("%d fields still marked invalid", n)
 		}
-		p.Screenshot(t, "signin-submitted-en")
+		p.Screenshot(t, "signin-refused-en")
+		expectRefusals(t, p, "401")
+
+		// Throttled: the wait, in words.
+		p.Do(t, chromedp.SetValue(chromedp.CSS("#signin-email"), "slow@example.com"))
+		p.Do(t, chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
+		p.Do(t, chromedp.Poll[chromedp.Void](`document.querySelector('[role="alert"]').textContent.includes("minutes")`, chromedp.WithPollingInterval(20*time.Millisecond)))
+		if got := text(t, p, `[role="alert"]`); !strings.Contains(got, "try again in 2 minutes") {
+			t.Errorf("alert when throttled = %q, want the wait in words", got)
+		}
+		expectRefusals(t, p, "429")
 	})
 
 	t.Run("language: switch to Japanese, remembered", func(t *testing.T) {
@@ -355,7 +443,7 @@ func TestShellInBrowser(t *testing.T) {
 		if !isDisplayed(t, p, "#site-nav") {
 			t.Fatal("Enter on the menu button does not open the navigation")
 		}
-		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/admin"]`)))
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/meetings"]`)))
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
 		if got := browsertest.Eval[string](t, p, `document.getElementById("menu-button").getAttribute("aria-expanded")`); got != "false" {
 			t.Errorf("aria-expanded after following a link = %q", got)
@@ -363,7 +451,7 @@ func TestShellInBrowser(t *testing.T) {
 		if isDisplayed(t, p, "#site-nav") {
 			t.Error("navigation still shown after following a link")
 		}
-		p.Screenshot(t, "admin-phone-en")
+		p.Screenshot(t, "meetings-phone-en")
 
 		// Wide again: the navigation is a sidebar and the button goes.
 		p.SetViewport(t, 1280, 800)

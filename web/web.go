@@ -78,9 +78,12 @@ const AssetPrefix = "/assets/"
 var routes = []string{
 	"/",
 	"/signin",
+	"/invite",
+	"/reset",
 	"/setup",
 	"/chat",
 	"/meetings",
+	"/settings",
 	"/admin",
 	"/compliance",
 	"/operator",

@@ -39,6 +39,7 @@ import (
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/signing"
 	"github.com/kaigi/kaigi/internal/store"
 	"github.com/kaigi/kaigi/web"
@@ -72,6 +73,7 @@ type App struct {
 	Blobs    blob.Blob
 	Identity *identity.Service
 	Chat     *chat.Service
+	Realtime *realtime.Gateway
 	Signing  *signing.Key
 	Audit    *audit.Log
 	HTTP     *httpapi.Server
@@ -94,6 +96,9 @@ func (e *StartError) Unwrap() error { return e.Err }
 type Options struct {
 	Clock clock.Clock           // default clock.Real
 	Auth  httpapi.Authenticator // default: sessions and access tokens of the identity service
+	// Realtime tunes the WebSocket gateway's limits; its dependencies
+	// (chat, sessions, bus, origins, logger, metrics) are set here.
+	Realtime realtime.Options
 }
 
 // New opens every part. On error, whatever was opened is closed again.
@@ -169,8 +174,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Identity = identity.New(identity.Options{Store: store.Identity(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Log: log, BaseURL: cfg.URL(),
 		Passkeys: rp, Ceremonies: a.DB.PasskeyCeremonies(a.Clock)})
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log})
-	proxies, _ := cfg.Proxies() // validated with the config
+	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log, Blobs: a.Blobs, MaxFileBytes: cfg.MaxFileBytes,
+		AccessChanged: func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string) {
+			if err := realtime.NotifyAccount(ctx, a.Bus, tenant, account, reason); err != nil {
+				log.Warn("notify the realtime gateways", "tenant", string(tenant), "err", err)
+			}
+		}})
+	rt := opts.Realtime
+	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer = a.Chat, a.Identity, a.Bus, log, a.Registry
+	rt.Origins = []string{realtime.OriginOf(cfg.URL())}
+	if a.Realtime, err = realtime.New(rt); err != nil {
+		return nil, &StartError{"realtime gateway", err}
+	}
+	a.closers = append(a.closers, a.Realtime.Close) // runs before the bus closes
+	proxies, _ := cfg.Proxies()                     // validated with the config
 	if opts.Auth == nil {
 		opts.Auth = httpapi.IdentityAuth{Identity: a.Identity, TLS: cfg.TLS(), TrustedProxies: proxies}
 	}
@@ -200,6 +217,8 @@ func (a *App) routes() {
 	httpapi.RegisterIdentity(a.HTTP, a.Identity, a.Config.TLS())
 	httpapi.RegisterPasskeys(a.HTTP, a.Identity, a.Config.TLS())
 	httpapi.RegisterChat(a.HTTP, a.Chat)
+	httpapi.RegisterFiles(a.HTTP, a.Chat, a.Config.MaxFileBytes)
+	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

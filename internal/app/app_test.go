@@ -223,6 +223,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/admin/policy":                    {"tenant_admin"},
 	"PUT /api/v1/admin/policy":                    {"tenant_admin"},
 	"POST /api/v1/admin/policy/what-if":           {"tenant_admin"},
+	"GET /api/v1/admin/invitations":               {"tenant_admin"},
 	"GET /api/v1/admin/signins":                   {"tenant_admin"},
 	// Passkeys: enrolment is self-service; sign-in and the first operator's
 	// set-up are public (the ceremony, the passkey and the setup token decide).
@@ -236,6 +237,8 @@ var allowed = map[string][]string{
 	"GET /api/v1/operator/tenants":  {"operator", "operator_grant"},
 	"POST /api/v1/operator/tenants": {"operator", "operator_grant"},
 	// Chat: any member or guest; the chat service decides on team and channel membership.
+	"POST /api/v1/channels/{id}/files":               tenantUsers,
+	"GET /api/v1/files/{id}":                         tenantUsers,
 	"GET /api/v1/teams":                              tenantUsers,
 	"POST /api/v1/teams":                             {"member", "member_api_token", "tenant_admin", "compliance_officer"},
 	"GET /api/v1/teams/{id}/members":                 tenantUsers,
@@ -255,6 +258,9 @@ var allowed = map[string][]string{
 	"DELETE /api/v1/messages/{id}":                   tenantUsers,
 	"PUT /api/v1/messages/{id}/reactions/{emoji}":    tenantUsers,
 	"DELETE /api/v1/messages/{id}/reactions/{emoji}": tenantUsers,
+	// Realtime: a browser socket opened with the session cookie, which the
+	// gateway re-checks while it is open; API tokens poll the events route.
+	"GET /api/v1/realtime": tenantBrowsers,
 }
 
 func all() []string {

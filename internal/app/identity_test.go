@@ -131,7 +131,18 @@ type world struct {
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	s := apptest.Start(t, apptest.Options{Config: func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32" }})
+	return startWorldWith(t, nil)
+}
+
+// startWorldWith is startWorld with the configuration adjusted by adjust.
+func startWorldWith(t *testing.T, adjust func(*config.Config)) *world {
+	t.Helper()
+	s := apptest.Start(t, apptest.Options{Config: func(c *config.Config) {
+		c.TrustedProxies = "127.0.0.1/32"
+		if adjust != nil {
+			adjust(c)
+		}
+	}})
 	tenant, link, err := s.Identity.CreateTenant(t.Context(), principal.Job("test", ""), identity.NewTenant{Name: "Acme Corp", Domain: "acme.example", AdminEmail: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +215,11 @@ func TestSignInWithTOTPAndReplayRefused(t *testing.T) {
 	}
 	if r := c.do("GET", "/api/v1/admin/accounts", nil); r.status != 401 {
 		t.Fatalf("a session waiting for its second factor reached an admin route: %d", r.status)
+	}
+	var pending httpapi.SessionBody
+	c.do("GET", "/api/v1/session", nil).json(t, &pending)
+	if pending.State != identity.SessionPendingMFA || len(pending.Factors) != 1 || pending.Factors[0] != "totp" {
+		t.Fatalf("the waiting session should name its factors: %+v", pending)
 	}
 	code := oathtool(t, w.secret, w.s.Clock.Now())
 	if r := c.do("POST", "/api/v1/auth/second-factor", map[string]string{"kind": "totp", "code": code}); r.status != 200 {

@@ -102,6 +102,11 @@ func TestSessionsEndByIdleAndAbsoluteLimits(t *testing.T) {
 	}
 	idle := inviteAndSignIn(t, w, "ida@acme.example")
 	busy := inviteAndSignIn(t, w, "abe@acme.example")
+	var mine []identity.Session
+	idle.do("GET", "/api/v1/me/sessions", nil).json(t, &mine)
+	if len(mine) != 1 || !mine[0].Current {
+		t.Fatalf("the listing should mark the current session: %+v", mine)
+	}
 	step := func(d time.Duration) {
 		w.s.Clock.Advance(d)
 		if r := busy.do("GET", "/api/v1/me/sessions", nil); r.status != 200 && w.s.Clock.Now().Sub(worldStart) < 2*time.Hour {

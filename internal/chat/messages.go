@@ -110,11 +110,18 @@ func (s *Service) Messages(ctx context.Context, p principal.Principal, channel s
 	if err != nil {
 		return nil, err
 	}
+	files, err := s.store.Files(ctx, idsOf)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]View, 0, len(ms))
 	for _, m := range ms {
 		v, err := s.view(ctx, m, reactions[m.ID])
 		if err != nil {
 			return nil, err
+		}
+		if !v.Deleted {
+			v.Files = files[m.ID]
 		}
 		out = append(out, v)
 	}

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 
@@ -25,6 +26,9 @@ import (
 
 // MaxMessageBytes bounds a message body.
 const MaxMessageBytes = 32 << 10
+
+// DefaultMaxFileBytes bounds an attachment unless configured otherwise.
+const DefaultMaxFileBytes = 100 << 20
 
 // Sealer seals and opens content with a tenant's keys.
 type Sealer interface {
@@ -51,6 +55,9 @@ type Service struct {
 	audit    *audit.Log
 	clock    clock.Clock
 	log      *slog.Logger
+	changed  func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string)
+	blobs    Blobs
+	maxFile  int64
 }
 
 // Options configure a Service.
@@ -62,6 +69,15 @@ type Options struct {
 	Audit    *audit.Log
 	Clock    clock.Clock
 	Log      *slog.Logger
+	// AccessChanged, if set, is called after a change to which teams an
+	// account belongs to has committed (added, removed), so that live
+	// connections re-check what the account may see (the realtime gateway
+	// is told over the bus). Default: nothing.
+	AccessChanged func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string)
+	// Blobs keeps attachments, sealed with the tenant's keys.
+	Blobs Blobs
+	// MaxFileBytes bounds one attachment. Default DefaultMaxFileBytes.
+	MaxFileBytes int64
 }
 
 // New returns a Service.
@@ -72,7 +88,8 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: o.Store, keys: o.Keys, bus: o.Bus, accounts: o.Accounts, audit: o.Audit, clock: o.Clock, log: o.Log}
+	return &Service{store: o.Store, keys: o.Keys, bus: o.Bus, accounts: o.Accounts, audit: o.Audit, clock: o.Clock, log: o.Log, changed: o.AccessChanged,
+		blobs: o.Blobs, maxFile: cmp.Or(o.MaxFileBytes, DefaultMaxFileBytes)}
 }
 
 // Errors with messages for people.
@@ -112,6 +129,7 @@ type View struct {
 	Body      string                  `json:"body"`
 	Mentions  []ids.UserID            `json:"mentions,omitempty"`
 	Reactions map[string][]ids.UserID `json:"reactions,omitempty"`
+	Files     []File                  `json:"files,omitempty"`
 }
 
 // Payload is an event as clients receive it.
@@ -272,6 +290,13 @@ func (s *Service) publish(ctx context.Context, events ...Event) {
 		if err != nil {
 			s.log.WarnContext(ctx, "publish chat event", "channel", e.Channel, "seq", e.Seq, "err", err)
 		}
+	}
+}
+
+// accessChanged reports a committed change of an account's teams.
+func (s *Service) accessChanged(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string) {
+	if s.changed != nil {
+		s.changed(context.WithoutCancel(ctx), tenant, account, reason)
 	}
 }
 

@@ -84,7 +84,7 @@ func (s *Service) AddTeamMember(ctx context.Context, p principal.Principal, team
 		return errs.E(errs.Invalid, "Guests cannot own teams.")
 	}
 	now := s.now()
-	return s.store.UpdateChat(ctx, func(tx Tx) error {
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
 		if err := tx.PutTeamMember(ctx, t.ID, TeamMember{Account: account, Role: role, Added: now}); err != nil {
 			return err
 		}
@@ -92,6 +92,10 @@ func (s *Service) AddTeamMember(ctx context.Context, p principal.Principal, team
 			Details: map[string]string{"account": string(account), "role": role, "kind": string(a.Kind)}})
 		return err
 	})
+	if err == nil {
+		s.accessChanged(ctx, p.Tenant, account, "team.member_put")
+	}
+	return err
 }
 
 // RemoveTeamMember removes someone from a team (owners, admins, or oneself).
@@ -120,7 +124,7 @@ func (s *Service) RemoveTeamMember(ctx context.Context, p principal.Principal, t
 	if owners == 0 {
 		return errs.E(errs.Conflict, "A team keeps at least one owner. Make someone else an owner first.")
 	}
-	return s.store.UpdateChat(ctx, func(tx Tx) error {
+	err = s.store.UpdateChat(ctx, func(tx Tx) error {
 		ok, err := tx.DeleteTeamMember(ctx, t.ID, account)
 		if err != nil {
 			return err
@@ -132,6 +136,10 @@ func (s *Service) RemoveTeamMember(ctx context.Context, p principal.Principal, t
 			Details: map[string]string{"account": string(account)}})
 		return err
 	})
+	if err == nil {
+		s.accessChanged(ctx, p.Tenant, account, "team.member_remove")
+	}
+	return err
 }
 
 // manageTeam returns a team the actor may manage: as its owner, or as a

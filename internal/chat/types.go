@@ -123,6 +123,7 @@ type Tx interface {
 	UpdateMessage(ctx context.Context, m Message, previous []byte, replaced time.Time) error
 	SetReaction(ctx context.Context, message string, account ids.UserID, emoji string, on bool, at time.Time) error
 	InsertEvent(ctx context.Context, e Event) error
+	InsertFile(ctx context.Context, f File) error
 	SetReadSeq(ctx context.Context, channel string, account ids.UserID, seq int64) error
 }
 
@@ -145,6 +146,9 @@ type Reader interface {
 	// newest first.
 	Messages(ctx context.Context, channel string, before int64, limit int) ([]Message, error)
 	Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error)
+	// Files returns the attachments of messages, by message.
+	Files(ctx context.Context, messages []string) (map[string][]File, error)
+	File(ctx context.Context, id string) (File, error)
 	// Events returns up to limit events of channel with seq > after, in order.
 	Events(ctx context.Context, channel string, after int64, limit int) ([]Event, error)
 }

@@ -35,6 +35,7 @@ type Config struct {
 	TLSSelfSigned   bool     `json:"tls_self_signed" env:"KAIGI_TLS_SELF_SIGNED" flag:"tls-self-signed" default:"false" doc:"Serve HTTPS with a self-signed certificate kept in the data directory (for local use)."`
 	LogFormat       string   `json:"log_format" env:"KAIGI_LOG_FORMAT" flag:"log-format" default:"text" doc:"Log format: text or json."`
 	LogLevel        string   `json:"log_level" env:"KAIGI_LOG_LEVEL" flag:"log-level" default:"info" doc:"Log level: debug, info, warn or error."`
+	MaxFileBytes    int64    `json:"max_file_bytes" env:"KAIGI_MAX_FILE_BYTES" flag:"max-file-bytes" default:"104857600" doc:"Largest file a person can upload, in bytes."`
 	MaxBodyBytes    int64    `json:"max_body_bytes" env:"KAIGI_MAX_BODY_BYTES" flag:"max-body-bytes" default:"1048576" doc:"Largest JSON request body accepted, in bytes."`
 	ShutdownTimeout Duration `json:"shutdown_timeout" env:"KAIGI_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" doc:"How long a shutdown waits for requests in flight."`
 	MetricsToken    string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
@@ -232,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		return bad("max_body_bytes must be between 1024 and 67108864")
+	}
+	if c.MaxFileBytes < 1024 || c.MaxFileBytes > 16<<30 {
+		return bad("max_file_bytes must be between 1024 and 17179869184 (16 GiB)")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout must be positive")

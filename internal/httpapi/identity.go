@@ -179,6 +179,9 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 		body := SessionBody{State: "anonymous", Kind: string(p.Kind)}
 		if p.Pending != "" {
 			body.State = p.Pending
+			if fs, err := id.PendingFactors(r.Context(), p); err == nil {
+				body.Factors = fs
+			}
 		} else if p.Session != "" && p.Client == "browser" {
 			body.State = identity.SessionActive
 		}
@@ -484,6 +487,16 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 				return err
 			}
 			WriteJSON(w, http.StatusCreated, InviteCreated{Invitation: inv, Link: link})
+			return nil
+		}})
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/admin/invitations", Policy: admin,
+		Doc: Doc{Summary: "Your organisation's invitations, pending and used.", Tag: "admin", Response: []identity.Invitation{}},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			list, err := id.Invitations(r.Context(), p)
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusOK, list)
 			return nil
 		}})
 	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/admin/signins", Policy: admin,

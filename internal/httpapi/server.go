@@ -56,6 +56,8 @@ type Route struct {
 	Handler HandlerFunc
 	// Raw marks a route whose handler writes non-JSON bodies (the web shell, metrics).
 	Raw bool
+	// MaxBody overrides the server's request body limit (uploads).
+	MaxBody int64
 }
 
 // Authenticator turns a request's credentials into a principal. It returns an
@@ -183,7 +185,11 @@ func (s *Server) dispatch(pattern string, methods map[string]*Route) http.Handle
 
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *Route) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	limit := s.opts.MaxBodyBytes
+	if rt.MaxBody > 0 {
+		limit = rt.MaxBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	p, err := s.opts.Auth.Authenticate(r)
 	if err != nil {
 		WriteError(w, r, s.log, err)

@@ -296,8 +296,8 @@ func (s *Service) proveOnce(ctx context.Context, tx Tx, acct Account, factors []
 }
 
 // upgradeSession turns the actor's session into a full one after a second
-// factor, with a new token (the privilege changed). It returns "" when the
-// actor's session was already full or is not a session.
+// factor, with a new token (the privilege changed). It returns "" (keep the
+// token) when the actor's session was already full or is not a session.
 func (s *Service) upgradeSession(ctx context.Context, tx Tx, actor principal.Principal, method string) (string, error) {
 	if actor.Session == "" || actor.Client == "api_token" {
 		return "", nil
@@ -323,9 +323,17 @@ func (s *Service) upgradeSession(ctx context.Context, tx Tx, actor principal.Pri
 		}
 		pol = t.Policy
 	}
-	token, hash := newSecret("kses_")
 	now := s.clock.Now()
-	if sess.State != SessionActive {
+	if sess.State == SessionActive {
+		// Adding a factor to a full session changes no privilege: same token.
+		if slices.Contains(sess.Methods, method) {
+			return "", nil
+		}
+		sess.Methods = append(sess.Methods, method)
+		return "", tx.UpdateSession(ctx, sess)
+	}
+	token, hash := newSecret("kses_")
+	{
 		sess.Created, sess.Expires = now, now.Add(time.Duration(pol.SessionAbsoluteHours)*time.Hour)
 		sess.IdleTimeout = time.Duration(pol.SessionIdleMinutes) * time.Minute
 	}

@@ -139,9 +139,13 @@ func (s *Service) Sessions(ctx context.Context, actor principal.Principal) ([]Se
 		return nil, err
 	}
 	now := s.clock.Now()
-	return slices.DeleteFunc(all, func(x Session) bool {
+	all = slices.DeleteFunc(all, func(x Session) bool {
 		return !now.Before(x.Expires) || now.Sub(x.LastSeen) >= x.IdleTimeout
-	}), nil
+	})
+	for i := range all {
+		all[i].Current = all[i].ID == actor.Session
+	}
+	return all, nil
 }
 
 // EndSession ends one of the actor's sessions, or all but the current one
@@ -232,4 +236,25 @@ func (s *Service) reevaluate(ctx context.Context, acct Account, source string, c
 		return errs.E(errs.Forbidden, "Your organisation's sign-in policy does not allow access from this address (%s). Your session was ended.", blockingPolicies(d))
 	}
 	return errs.E(errs.Unauthenticated, "Your organisation asks for a stronger sign-in from this address. Please sign in again.")
+}
+
+// PendingFactors names the second factors that can complete the actor's
+// sign-in, when it waits for one.
+func (s *Service) PendingFactors(ctx context.Context, actor principal.Principal) ([]string, error) {
+	if actor.Pending != SessionPendingMFA || actor.User == "" {
+		return nil, nil
+	}
+	fs, err := s.store.Factors(ctx, actor.User)
+	if err != nil {
+		return nil, err
+	}
+	return factorKinds(fs), nil
+}
+
+// Invitations lists the invitations of the actor's tenant (tenant admins).
+func (s *Service) Invitations(ctx context.Context, actor principal.Principal) ([]Invitation, error) {
+	if !actor.Has(principal.TenantAdmin) {
+		return nil, errs.E(errs.Forbidden, "Only a tenant admin can list invitations.")
+	}
+	return s.store.Invitations(ctx, actor.Tenant)
 }

@@ -99,6 +99,7 @@ type Session struct {
 	Source      string        `json:"source"`
 	UserAgent   string        `json:"user_agent"`
 	Ended       time.Time     `json:"ended,omitzero"`
+	Current     bool          `json:"current,omitempty"` // the session of the request that listed it
 }
 
 // Token is a personal access token for the API.

@@ -342,3 +342,51 @@ func (db *DB) Events(ctx context.Context, channel string, after int64, limit int
 	}
 	return out, rows.Err()
 }
+
+// ---- files
+
+const fileCols = `id, tenant_id, channel_id, message_id, uploader_id, name, size, content_type, sha256`
+
+func scanFile(sc interface{ Scan(...any) error }) (chat.File, error) {
+	var f chat.File
+	var tenant, uploader string
+	if err := sc.Scan(&f.ID, &tenant, &f.Channel, &f.Message, &uploader, &f.Name, &f.Size, &f.ContentType, &f.SHA256); err != nil {
+		return f, notFound(err)
+	}
+	f.Tenant, f.Uploader = ids.TenantID(tenant), ids.UserID(uploader)
+	return f, nil
+}
+
+func (tx *Tx) InsertFile(ctx context.Context, f chat.File) error {
+	_, err := tx.Exec(ctx, `INSERT INTO attachments (`+fileCols+`, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, string(f.Tenant), f.Channel, f.Message, string(f.Uploader), f.Name, f.Size, f.ContentType, f.SHA256, time.Now().UnixNano())
+	return err
+}
+
+func (db *DB) File(ctx context.Context, id string) (chat.File, error) {
+	return scanFile(db.QueryRow(ctx, `SELECT `+fileCols+` FROM attachments WHERE id = ?`, id))
+}
+
+func (db *DB) Files(ctx context.Context, messages []string) (map[string][]chat.File, error) {
+	out := map[string][]chat.File{}
+	if len(messages) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(messages))
+	for i, m := range messages {
+		args[i] = m
+	}
+	rows, err := db.Query(ctx, `SELECT `+fileCols+` FROM attachments WHERE message_id IN (?`+strings.Repeat(", ?", len(messages)-1)+`) ORDER BY created_at`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[f.Message] = append(out[f.Message], f)
+	}
+	return out, rows.Err()
+}

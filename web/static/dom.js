@@ -5,7 +5,7 @@
 // this up: with Trusted Types required and no policy allowed, every DOM sink
 // that parses a string as HTML throws.
 
-import { t } from "./i18n.js";
+import { t, formatTime } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -14,7 +14,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
  *
  * props sets attributes, except for these names:
  *   - i18n: the message key of the element's text (kept in data-i18n, so a
- *     change of language translates it again);
+ *     change of language translates it again), with i18nParams its
+ *     parameters (kept in data-i18n-params);
  *   - i18nAriaLabel: the message key of its aria-label;
  *   - on: an object of event listeners, { click: fn }.
  * A value of true sets an empty attribute; false, null and undefined set none.
@@ -37,8 +38,14 @@ export function h(tag, props = {}, ...children) {
     switch (name) {
       case "i18n":
         el.dataset.i18n = value;
-        el.textContent = t(value);
+        if (props.i18nParams) {
+          el.dataset.i18nParams = JSON.stringify(props.i18nParams);
+        }
+        el.textContent = t(value, props.i18nParams);
         continue;
+      case "i18nParams":
+        continue; // with i18n
+
       case "i18nAriaLabel":
         el.dataset.i18nAriaLabel = value;
         el.setAttribute("aria-label", t(value));
@@ -72,4 +79,60 @@ export function icon(name, className = "icon") {
   use.setAttribute("href", `#i-${name}`);
   svg.append(use);
   return svg;
+}
+
+/**
+ * setMessage shows a message in el: a message key of the catalogues (with
+ * params), kept translated on a change of language, or text that is not in
+ * the catalogues (a message the server wrote for people). null empties el.
+ * @param {HTMLElement} el
+ * @param {{messageKey?: string, params?: Record<string, string|number>, text?: string}|null} msg
+ */
+export function setMessage(el, msg) {
+  if (!msg || (!msg.messageKey && !msg.text)) {
+    setPlainText(el, "");
+    return;
+  }
+  if (!msg.messageKey) {
+    setPlainText(el, msg.text);
+    return;
+  }
+  el.dataset.i18n = msg.messageKey;
+  if (msg.params) {
+    el.dataset.i18nParams = JSON.stringify(msg.params);
+  } else {
+    delete el.dataset.i18nParams;
+  }
+  el.textContent = t(msg.messageKey, msg.params);
+}
+
+/**
+ * setPlainText shows text that is not a message of the catalogues (a name,
+ * or a message the server wrote for people) and stops translating el.
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
+export function setPlainText(el, text) {
+  delete el.dataset.i18n;
+  delete el.dataset.i18nParams;
+  el.textContent = text;
+}
+
+/**
+ * time returns a <time> element for a moment, formatted in the user's time
+ * zone and language and formatted again when the language changes. An
+ * empty or zero moment gives an empty element.
+ * @param {string|Date} value an RFC 3339 string or a Date
+ * @param {"datetime"|"date"} [format]
+ */
+export function time(value, format = "datetime") {
+  const el = document.createElement("time");
+  const date = value instanceof Date ? value : new Date(value);
+  if (!value || Number.isNaN(date.getTime()) || date.getUTCFullYear() <= 1) {
+    return el;
+  }
+  el.dateTime = date.toISOString();
+  el.dataset.format = format;
+  el.textContent = formatTime(format, date);
+  return el;
 }

@@ -146,11 +146,70 @@ export function t(key, params) {
  */
 export function translate(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
+    el.textContent = t(el.dataset.i18n, readParams(el));
   }
   for (const el of root.querySelectorAll("[data-i18n-aria-label]")) {
     el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   }
+  for (const el of root.querySelectorAll("[data-i18n-alt]")) {
+    el.setAttribute("alt", t(el.dataset.i18nAlt));
+  }
+  for (const el of root.querySelectorAll("time[data-format]")) {
+    el.textContent = formatTime(el.dataset.format, new Date(el.dateTime));
+  }
+}
+
+/** readParams returns the message parameters kept in data-i18n-params. */
+function readParams(el) {
+  if (!el.dataset.i18nParams) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(el.dataset.i18nParams);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * formatTime formats a moment in one of the app's formats: "datetime" (see
+ * formatDateTime) or "date" (the day only).
+ * @param {string} format
+ * @param {Date} date
+ */
+export function formatTime(format, date) {
+  if (Number.isNaN(date.getTime())) {
+    return "";
+  }
+  if (format === "date") {
+    return new Intl.DateTimeFormat(formatLocale(), { year: "numeric", month: "short", day: "numeric" }).format(date);
+  }
+  return formatDateTime(date);
+}
+
+/**
+ * formatWait says how long to wait, as "in 2 minutes" or "2 分後", rounded up
+ * to whole seconds, minutes or hours so that nobody comes back too early.
+ * @param {number} seconds
+ */
+export function formatWait(seconds) {
+  const rtf = new Intl.RelativeTimeFormat(formatLocale(), { numeric: "always" });
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) {
+    return rtf.format(s, "second");
+  }
+  if (s < 3600) {
+    return rtf.format(Math.ceil(s / 60), "minute");
+  }
+  return rtf.format(Math.ceil(s / 3600), "hour");
+}
+
+/**
+ * formatList joins items as the language does ("a, b and c", "a、b、c").
+ * @param {string[]} items
+ */
+export function formatList(items) {
+  return new Intl.ListFormat(formatLocale(), { style: "long", type: "conjunction" }).format(items);
 }
 
 /**
@@ -182,4 +241,13 @@ export function formatDateTime(date) {
     minute: "2-digit",
     timeZoneName: "short",
   }).format(date);
+}
+
+/**
+ * formatUnit formats an amount of a unit ("8 hours", "8 時間").
+ * @param {number} n
+ * @param {"day"|"hour"|"minute"|"second"} unit
+ */
+export function formatUnit(n, unit) {
+  return new Intl.NumberFormat(formatLocale(), { style: "unit", unit, unitDisplay: "long" }).format(n);
 }

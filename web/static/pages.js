@@ -1,112 +1,14 @@
-// The pages of the shell: sign-in, one placeholder per area, and "not found".
+// The route table, the pages of the shell (first-operator setup, one
+// placeholder per area still to come, "not found"), and the pages built in
+// their own modules: sign-in, invitations and password reset, security
+// settings and the admin center.
 
 import { h, icon } from "./dom.js";
 import { t, onChange, formatDateTime } from "./i18n.js";
-
-/**
- * The signed-out sign-in page. The form checks its fields, and on a valid
- * submit says politely that signing in is not there yet. It sends nothing.
- */
-function signInPage() {
-  const status = h("p", { class: "notice form-status", role: "status" });
-
-  const emailError = h("p", { class: "field-error", id: "signin-email-error", hidden: true });
-  const email = h("input", {
-    id: "signin-email",
-    name: "email",
-    type: "email",
-    autocomplete: "username",
-    autocapitalize: "off",
-    spellcheck: "false",
-    required: true,
-  });
-  const passwordError = h("p", { class: "field-error", id: "signin-password-error", hidden: true });
-  const password = h("input", {
-    id: "signin-password",
-    name: "password",
-    type: "password",
-    autocomplete: "current-password",
-    required: true,
-  });
-
-  const checks = [
-    {
-      input: email,
-      error: emailError,
-      messageKey: "signin.error.email",
-      invalid: () => !email.value.trim() || !email.validity.valid,
-    },
-    { input: password, error: passwordError, messageKey: "signin.error.password", invalid: () => password.value === "" },
-  ];
-
-  /** showError marks the field of a check as invalid, or as valid. */
-  function showError({ input, error, messageKey }, invalid) {
-    if (invalid) {
-      error.dataset.i18n = messageKey;
-      error.textContent = t(messageKey);
-      error.hidden = false;
-      input.setAttribute("aria-invalid", "true");
-      input.setAttribute("aria-describedby", error.id);
-    } else {
-      delete error.dataset.i18n;
-      error.textContent = "";
-      error.hidden = true;
-      input.removeAttribute("aria-invalid");
-      input.removeAttribute("aria-describedby");
-    }
-  }
-
-  function onSubmit(event) {
-    event.preventDefault();
-    delete status.dataset.i18n;
-    status.textContent = "";
-    let firstInvalid = null;
-    for (const check of checks) {
-      const invalid = check.invalid();
-      showError(check, invalid);
-      if (invalid && !firstInvalid) {
-        firstInvalid = check.input;
-      }
-    }
-    if (firstInvalid) {
-      firstInvalid.focus();
-      return;
-    }
-    // Nothing is sent and nothing is kept: forget the password at once.
-    password.value = "";
-    // Set the message in the next frame so that a screen reader announces it
-    // again after a second submit.
-    requestAnimationFrame(() => {
-      status.dataset.i18n = "signin.soon";
-      status.textContent = t("signin.soon");
-    });
-  }
-
-  // method="post" in case the submit listener ever fails: a native submit
-  // must not put the password in a URL. The server refuses the POST.
-  const form = h(
-    "form",
-    { class: "form", method: "post", novalidate: true, on: { submit: onSubmit } },
-    h("div", { class: "field" }, h("label", { for: "signin-email", i18n: "signin.email" }), email, emailError),
-    h("div", { class: "field" }, h("label", { for: "signin-password", i18n: "signin.password" }), password, passwordError),
-    h("button", { type: "submit", class: "button button-primary button-block", i18n: "signin.submit" }),
-    status,
-  );
-
-  return h(
-    "section",
-    { class: "auth", "aria-labelledby": "signin-heading" },
-    h(
-      "div",
-      { class: "card auth-card" },
-      h("div", { class: "auth-mark" }, icon("lock")),
-      h("h1", { id: "signin-heading", i18n: "signin.heading" }),
-      h("p", { class: "lead", i18n: "signin.lead" }),
-      form,
-    ),
-    h("p", { class: "auth-privacy" }, icon("shield", "icon icon-small"), h("span", { i18n: "signin.privacy" })),
-  );
-}
+import { signInPage } from "./signin.js";
+import { invitePage, resetPage } from "./invite.js";
+import { securityPage } from "./security.js";
+import { adminPage } from "./admin.js";
 
 /**
  * setupPage checks the one-time link that `kaigi serve` prints for setting up
@@ -187,10 +89,17 @@ function areaPage({ iconName, titleKey, descriptionKey }) {
     );
 }
 
-/** The routes of the app. Keep the paths in step with Routes in web.go. */
+/**
+ * The routes of the app. Keep the paths in step with Routes in web.go.
+ * signedIn pages send a person who is not signed in to sign in first (see
+ * the guard in app.js); enrolment pages also serve a session that may only
+ * enrol a second factor.
+ */
 export const routes = [
   { path: "/", redirect: "/signin" },
   { path: "/signin", titleKey: "signin.title", render: signInPage },
+  { path: "/invite", titleKey: "invite.title", render: invitePage },
+  { path: "/reset", titleKey: "reset.title", render: resetPage },
   { path: "/setup", titleKey: "setup.title", render: setupPage },
   {
     path: "/chat",
@@ -202,11 +111,8 @@ export const routes = [
     titleKey: "nav.meetings",
     render: areaPage({ iconName: "meetings", titleKey: "nav.meetings", descriptionKey: "area.meetings.description" }),
   },
-  {
-    path: "/admin",
-    titleKey: "nav.admin",
-    render: areaPage({ iconName: "admin", titleKey: "nav.admin", descriptionKey: "area.admin.description" }),
-  },
+  { path: "/settings", titleKey: "security.title", render: securityPage, signedIn: true, enrolment: true },
+  { path: "/admin", titleKey: "nav.admin", render: adminPage, signedIn: true },
   {
     path: "/compliance",
     titleKey: "nav.compliance",

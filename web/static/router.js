@@ -18,7 +18,29 @@ import { t, onChange } from "./i18n.js";
  * @property {string} [titleKey] message key of the page title
  * @property {() => HTMLElement} [render] builds the page; the page's first
  *   h1 gets the focus after a navigation
+ * @property {boolean} [signedIn] the page needs a session (see the guard)
+ * @property {boolean} [enrolment] the page also serves a session that may
+ *   only enrol a second factor
  */
+
+/** The router in use, for navigate. */
+let active = null;
+
+/**
+ * navigate shows the page of an app path, as following a link to it would.
+ * With replace, the current history entry is replaced instead of a new one
+ * being added (for redirects after a form).
+ * @param {string} href
+ * @param {{replace?: boolean}} [options]
+ */
+export function navigate(href, options) {
+  if (active) {
+    active.navigate(href, options);
+  } else {
+    location.assign(href);
+  }
+}
+
 
 /**
  * createRouter wires the router to the document.
@@ -29,8 +51,11 @@ import { t, onChange } from "./i18n.js";
  * @param {HTMLElement} opts.nav the navigation; its links marked data-nav get
  *   aria-current="page" when their route is shown
  * @param {(route: Route) => void} [opts.onNavigate]
+ * @param {(route: Route, url: URL) => string|null} [opts.guard] returns the
+ *   path to show instead of a route (the sign-in page for a page that needs a
+ *   session), or null to show it
  */
-export function createRouter({ routes, notFound, outlet, nav, onNavigate }) {
+export function createRouter({ routes, notFound, outlet, nav, onNavigate, guard }) {
   let shown = null;
 
   function match(pathname) {
@@ -63,6 +88,16 @@ export function createRouter({ routes, notFound, outlet, nav, onNavigate }) {
       history.replaceState(history.state, "", route.redirect + location.search + location.hash);
       route = match(route.redirect);
     }
+    // The guard may send the person elsewhere; a few hops at most, so a
+    // mistake in it cannot loop.
+    for (let hops = 0; route && guard && hops < 3; hops++) {
+      const to = guard(route, new URL(location.href));
+      if (!to) {
+        break;
+      }
+      history.replaceState(null, "", to);
+      route = match(new URL(to, location.href).pathname);
+    }
     route = route || notFound;
     shown = route;
     outlet.replaceChildren(route.render());
@@ -84,9 +119,11 @@ export function createRouter({ routes, notFound, outlet, nav, onNavigate }) {
    * navigate shows the page of a path and adds it to the history.
    * @param {string} href
    */
-  function navigate(href) {
+  function navigate(href, { replace = false } = {}) {
     const url = new URL(href, location.href);
-    if (url.pathname + url.search !== location.pathname + location.search) {
+    if (replace) {
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    } else if (url.pathname + url.search !== location.pathname + location.search) {
       history.pushState(null, "", url.pathname + url.search + url.hash);
     }
     render(url.pathname, { focus: true });
@@ -110,9 +147,10 @@ export function createRouter({ routes, notFound, outlet, nav, onNavigate }) {
     navigate(url.href);
   }
 
-  return {
+  const router = {
     /** start shows the current page and begins to follow links and history. */
     start() {
+      active = router;
       document.addEventListener("click", onClick);
       window.addEventListener("popstate", () => render(location.pathname, { focus: true }));
       onChange(updateTitle);
@@ -122,4 +160,5 @@ export function createRouter({ routes, notFound, outlet, nav, onNavigate }) {
     },
     navigate,
   };
+  return router;
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
+	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/store/storetest"
 )
 
@@ -26,6 +27,7 @@ type Options struct {
 	Auth     httpapi.Authenticator // default anonymous only
 	Log      *slog.Logger          // default discard
 	Config   func(*config.Config)  // last adjustments
+	Realtime realtime.Options      // the WebSocket gateway's limits; zero: defaults
 }
 
 // Server is a running node.
@@ -57,7 +59,7 @@ func Start(t testing.TB, opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	fake := clock.NewFake(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
-	a, err := app.New(t.Context(), cfg, log, app.Options{Clock: fake, Auth: opts.Auth})
+	a, err := app.New(t.Context(), cfg, log, app.Options{Clock: fake, Auth: opts.Auth, Realtime: opts.Realtime})
 	if err != nil {
 		t.Fatalf("start kaigi: %v", err)
 	}

@@ -1,0 +1,177 @@
+package realtime_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/realtime"
+)
+
+// BenchmarkFanOut sends events to one channel followed by N sockets on
+// this node (real WebSockets over loopback, the clients in this process),
+// in bursts of 64, and reports deliveries per second, and writes per
+// delivery (below 1 when the writer coalesces frames into one message).
+func BenchmarkFanOut(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) { benchFanOut(b, n) })
+	}
+}
+
+func benchFanOut(b *testing.B, n int) {
+	e := newEnv(b, func(o *realtime.Options) { o.SendQueue, o.SendQueueBytes = 1 << 14, 64 << 20 })
+	users := make([]ids.UserID, n)
+	for i := range users {
+		users[i] = ids.UserID(fmt.Sprintf("u%d", i))
+	}
+	e.chat.addChannel("c1", users...)
+	var events, readies atomic.Int64
+	for _, u := range users {
+		ws, _, err := websocket.Dial(b.Context(), e.url, dialOpts(string(u), testOrigin))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws.SetReadLimit(-1)
+		b.Cleanup(func() { ws.CloseNow() })
+		ws.Write(b.Context(), websocket.MessageText, []byte(`{"type":"hello","cursors":{}}`))
+		go func() {
+			for {
+				_, m, err := ws.Read(context.Background())
+				if err != nil {
+					return
+				}
+				events.Add(int64(bytes.Count(m, []byte(`"type":"event"`))))
+				readies.Add(int64(bytes.Count(m, []byte(`"type":"ready"`))))
+			}
+		}()
+	}
+	waitFor(b, func() bool { return readies.Load() == int64(n) })
+	writes0 := e.metric("kaigi_realtime_frames_per_write")
+	body := strings.Repeat("a message of ordinary length ", 4)
+	const burst = 64
+	b.ResetTimer()
+	start := time.Now()
+	for i := 1; i <= b.N; i++ {
+		e.chat.send(b, "c1", "u0", body)
+		if i%burst == 0 || i == b.N {
+			want := int64(n) * int64(i)
+			waitFor(b, func() bool { return events.Load() >= want })
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	deliveries := float64(n) * float64(b.N)
+	if got := float64(events.Load()); got != deliveries {
+		b.Fatalf("%v deliveries, want %v", got, deliveries)
+	}
+	writes := e.metric("kaigi_realtime_frames_per_write") - writes0
+	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(writes/deliveries, "writes/delivery")
+	if e.metric("kaigi_realtime_slow_consumers_total") != 0 {
+		b.Fatal("a client was dropped as slow")
+	}
+}
+
+func waitFor(b *testing.B, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out")
+		}
+		runtime.Gosched()
+	}
+}
+
+// BenchmarkIdleConnectionMemory opens 1000 connections that said hello and
+// follow 5 channels, then measures the heap and stacks they hold. The
+// clients are bare TCP sockets that did the handshake by hand, so nearly
+// all that is measured is the server's side.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	const n = 1000
+	for range b.N {
+		b.StopTimer()
+		perConn, goroutines := idleMemory(b, n)
+		b.ReportMetric(perConn, "bytes/conn")
+		b.ReportMetric(goroutines, "goroutines/conn")
+	}
+}
+
+func idleMemory(b *testing.B, n int) (float64, float64) {
+	e := newEnv(b, nil)
+	users := make([]ids.UserID, n+1)
+	for i := range users {
+		users[i] = ids.UserID(fmt.Sprintf("u%d", i))
+	}
+	for i := range 5 {
+		e.chat.addChannel(fmt.Sprintf("channel-%d", i), users...)
+		e.chat.send(b, fmt.Sprintf("channel-%d", i), "u0", "history")
+	}
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	hello := maskedText([]byte(`{"type":"hello","cursors":{}}`))
+	var conns []net.Conn
+	b.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	open := func(u ids.UserID) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /api/v1/realtime HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\nX-Test-User: %s\r\n\r\n", addr, testOrigin, u)
+		resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			b.Fatalf("handshake: %v %v", resp, err)
+		}
+		c.Write(hello)
+	}
+	written := func() float64 { return e.metric("kaigi_realtime_frames_per_write") }
+	open(users[n]) // warms the tenant's subscriptions and pools up
+	waitFor(b, func() bool { return written() == 1 })
+	settle()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	for _, u := range users[:n] {
+		open(u)
+	}
+	waitFor(b, func() bool { return written() == float64(n+1) }) // every ready frame is out
+	settle()
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	held := float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)
+	return held / float64(n), float64(g1-g0) / float64(n)
+}
+
+// settle lets the writers end and collects garbage.
+func settle() {
+	time.Sleep(200 * time.Millisecond)
+	runtime.GC()
+	runtime.GC()
+}
+
+// maskedText is a client's text frame (clients mask what they send).
+func maskedText(p []byte) []byte {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	out := []byte{0x81, 0x80 | byte(len(p))} // len(p) < 126
+	out = append(out, key[:]...)
+	for i, c := range p {
+		out = append(out, c^key[i%4])
+	}
+	return out
+}

@@ -1,0 +1,302 @@
+package realtime
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+// StatusSessionEnded closes a socket whose session ended: sign in again
+// before reconnecting (4401, an application code, like HTTP 401).
+const StatusSessionEnded websocket.StatusCode = 4401
+
+// Errors before the upgrade, rendered by the HTTP layer.
+var (
+	ErrNotWebSocket = errs.E(errs.Invalid, "This address takes a WebSocket connection (GET with Upgrade: websocket).")
+	ErrOrigin       = errs.E(errs.Forbidden, "This connection was opened from a page that is not this Kaigi site, so it is refused.")
+	ErrTooMany      = errs.E(errs.RateLimited, "You have too many live connections open (one per browser tab). Close some tabs and try again.")
+	ErrClosed       = errs.E(errs.Unavailable, "The server is restarting. Reconnect in a moment.")
+)
+
+// Gateway serves WebSocket connections and fans chat events out to them.
+// Create it with New; it is safe for concurrent use.
+type Gateway struct {
+	opts    Options
+	chat    Chat
+	log     *slog.Logger
+	m       *metrics
+	origins []string
+
+	ctx    context.Context // ends when the gateway closes
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	closed     bool
+	hubs       map[ids.TenantID]*hub
+	conns      map[*conn]struct{}
+	perAccount map[ids.UserID]int
+	done       sync.WaitGroup // connections being served
+}
+
+// New returns a gateway.
+func New(opts Options) (*Gateway, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: opts, chat: opts.Chat, log: opts.Logger, m: newMetrics(opts.Registerer),
+		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[ids.UserID]int{}}
+	for _, o := range opts.Origins {
+		g.origins = append(g.origins, strings.ToLower(strings.TrimRight(o, "/")))
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	return g, nil
+}
+
+// OriginOf returns the origin ("scheme://host[:port]") of a URL such as the
+// public URL, for Options.Origins.
+func OriginOf(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return publicURL
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// Serve upgrades r to a WebSocket for p and serves it until it ends. Before
+// the upgrade it returns an *errs.Error for the caller to render: not a
+// WebSocket handshake (400), a foreign origin (403), too many sockets for
+// the account (429), shutting down (503). After the upgrade it returns nil.
+func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+	if !p.IsTenantUser() || p.Session == "" {
+		return errs.E(errs.Forbidden, "Live updates are for members and guests signed in with a browser.")
+	}
+	if !isUpgrade(r) {
+		return ErrNotWebSocket
+	}
+	if !g.originAllowed(r.Header.Get("Origin")) {
+		g.m.refused.WithLabelValues("origin").Inc()
+		return ErrOrigin
+	}
+	if err := g.reserve(p.User); err != nil {
+		return err
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// The origin was checked above, against the public URL, which is
+		// stricter than the library's same-host rule.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled, // a flate window is 32 KiB per connection
+	})
+	if err != nil {
+		g.unreserve(p.User)
+		return nil // Accept has answered
+	}
+	ws.SetReadLimit(g.opts.ReadLimit)
+	c := newConn(g, p, ws)
+	if !g.register(c) {
+		ws.Close(websocket.StatusGoingAway, "server is restarting")
+		g.unreserve(p.User)
+		return nil
+	}
+	defer g.done.Done()
+	c.serve()
+	return nil
+}
+
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && headerHas(r.Header, "Connection", "upgrade") && headerHas(r.Header, "Upgrade", "websocket")
+}
+
+func headerHas(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (g *Gateway) originAllowed(origin string) bool {
+	return origin != "" && slices.Contains(g.origins, strings.ToLower(origin))
+}
+
+// reserve counts a connection for an account before the upgrade.
+func (g *Gateway) reserve(user ids.UserID) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	if g.perAccount[user] >= g.opts.MaxConnsPerAccount {
+		g.m.refused.WithLabelValues("too_many").Inc()
+		return ErrTooMany
+	}
+	g.perAccount[user]++
+	return nil
+}
+
+func (g *Gateway) unreserve(user ids.UserID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.perAccount[user]--; g.perAccount[user] <= 0 {
+		delete(g.perAccount, user)
+	}
+}
+
+func (g *Gateway) register(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	g.done.Add(1)
+	g.m.conns.Inc()
+	return true
+}
+
+func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+	g.unreserve(c.p.User)
+	g.m.conns.Dec()
+}
+
+// acquire returns the tenant's hub, starting it (and its subscriptions) if
+// this is the tenant's first connection on the node.
+func (g *Gateway) acquire(ctx context.Context, tenant ids.TenantID) (*hub, error) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, ErrClosed
+	}
+	h := g.hubs[tenant]
+	fresh := h == nil
+	if fresh {
+		h = newHub(g, tenant)
+		g.hubs[tenant] = h
+	}
+	h.refs++
+	g.mu.Unlock()
+	if fresh {
+		h.err = h.start(ctx)
+		close(h.ready)
+	}
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		g.release(h)
+		return nil, ctx.Err()
+	}
+	if h.err != nil {
+		g.release(h)
+		return nil, h.err
+	}
+	return h, nil
+}
+
+// release drops a connection's hold on a hub; the last one stops it.
+func (g *Gateway) release(h *hub) {
+	g.mu.Lock()
+	h.refs--
+	last := h.refs == 0
+	if last && g.hubs[h.tenant] == h {
+		delete(g.hubs, h.tenant)
+	}
+	g.mu.Unlock()
+	if last {
+		h.stop()
+	}
+}
+
+// Close closes every connection with 1001 ("going away": clients reconnect,
+// to another node if there is one), waits for them to end (at most 10s) and
+// stops the bus subscriptions. New handshakes get 503. It is idempotent.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	conns := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.StatusGoingAway, "server is restarting")
+	}
+	done := make(chan struct{})
+	go func() { g.done.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		g.log.Warn("realtime: connections still open after close", "connections", len(conns))
+	}
+	g.cancel()
+	return nil
+}
+
+// sessionActive reports whether p's session is still open and complete.
+func (g *Gateway) sessionActive(ctx context.Context, p principal.Principal) (bool, error) {
+	ss, err := g.opts.Sessions.Sessions(ctx, p)
+	if err != nil {
+		if c := errs.CodeOf(err); c == errs.Unauthenticated || c == errs.Forbidden {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, s := range ss {
+		if s.ID == p.Session {
+			return s.State == identity.SessionActive, nil
+		}
+	}
+	return false, nil
+}
+
+type metrics struct {
+	conns          prometheus.Gauge
+	deliveries     prometheus.Counter
+	slow           *prometheus.CounterVec
+	framesPerWrite prometheus.Histogram
+	gapFills       *prometheus.CounterVec
+	refused        *prometheus.CounterVec
+	opened         prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kaigi_realtime_connections", Help: "Open WebSocket connections on this node."}),
+		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "kaigi_realtime_deliveries_total",
+			Help: "Channel events written to WebSocket connections (live and replayed)."}),
+		slow: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaigi_realtime_slow_consumers_total",
+			Help: "Connections closed because they could not keep up: send queue full, or a write that timed out."}, []string{"reason"}),
+		framesPerWrite: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kaigi_realtime_frames_per_write",
+			Help: "Frames coalesced into one WebSocket write.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
+		gapFills: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaigi_realtime_gap_fills_total",
+			Help: "Gaps in a channel's sequence filled from the store: once per node (node), or for one connection (connection)."}, []string{"level"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaigi_realtime_refused_total",
+			Help: "WebSocket handshakes refused before upgrading, by reason."}, []string{"reason"}),
+		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "kaigi_realtime_events_opened_total",
+			Help: "Sealed events opened by this node for fan-out (once per event and node)."}),
+	}
+	reg.MustRegister(m.conns, m.deliveries, m.slow, m.framesPerWrite, m.gapFills, m.refused, m.opened)
+	return m
+}

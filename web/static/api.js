@@ -1,0 +1,107 @@
+// Talking to Kaigi's JSON API under /api/v1.
+//
+// Every request goes to the app's own origin with the session cookie
+// (credentials "same-origin"). A request that changes state carries the
+// session's anti-forgery token in X-CSRF-Token; the token comes from the
+// `csrf` field of GET /api/v1/session and of the sign-in answers, and this
+// module keeps the newest one it has seen.
+//
+// A refusal becomes an ApiError with the API's message, which the API
+// writes for people: pages show it as it is. Nothing here logs a request or
+// an answer: bodies hold passwords, codes and secrets.
+
+let csrf = "";
+
+/** ApiError is a refusal of the API, or no answer at all (status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {object} fields
+   * @param {number} fields.status the HTTP status; 0 when the server could not be reached
+   * @param {string} [fields.code] the API's error code, e.g. "invalid", "rate_limited"
+   * @param {string} [fields.message] the API's message for people
+   * @param {string} [fields.requestId] the id to quote when asking for help
+   * @param {number} [fields.retryAfter] seconds to wait (Retry-After), or 0
+   */
+  constructor({ status, code = "", message = "", requestId = "", retryAfter = 0 }) {
+    super(message || `API error ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.apiMessage = message;
+    this.requestId = requestId;
+    this.retryAfter = retryAfter;
+  }
+
+  /** offline reports whether the server could not be reached. */
+  get offline() {
+    return this.status === 0;
+  }
+}
+
+/** setCSRF replaces the anti-forgery token, e.g. after signing out. */
+export function setCSRF(token) {
+  csrf = token || "";
+}
+
+/** parseRetryAfter reads Retry-After in seconds (or an HTTP date) as seconds. */
+function parseRetryAfter(value) {
+  if (!value) {
+    return 0;
+  }
+  if (/^\d+$/.test(value.trim())) {
+    return Number(value.trim());
+  }
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? 0 : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/**
+ * request sends one request and returns the answer's JSON (null for 204).
+ * @param {string} method
+ * @param {string} path an absolute path under /api/
+ * @param {any} [body] sent as JSON when given
+ */
+async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  /** @type {RequestInit} */
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method !== "GET" && method !== "HEAD" && csrf) {
+    headers["X-CSRF-Token"] = csrf;
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError({ status: 0, code: "offline" });
+  }
+  let data = null;
+  if (res.status !== 204) {
+    data = await res.json().catch(() => null);
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError({
+      status: res.status,
+      code: typeof e.code === "string" ? e.code : "",
+      message: typeof e.message === "string" ? e.message : "",
+      requestId: typeof e.request_id === "string" ? e.request_id : "",
+      retryAfter: parseRetryAfter(res.headers.get("Retry-After")),
+    });
+  }
+  if (data && typeof data.csrf === "string" && data.csrf !== "") {
+    csrf = data.csrf;
+  }
+  return data;
+}
+
+/** The API's methods. Paths are absolute, e.g. "/api/v1/session". */
+export const api = {
+  get: (path) => request("GET", path),
+  post: (path, body) => request("POST", path, body),
+  put: (path, body) => request("PUT", path, body),
+  del: (path) => request("DELETE", path),
+};
