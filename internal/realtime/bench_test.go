@@ -30,7 +30,7 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 func benchFanOut(b *testing.B, n int) {
-	e := newEnv(b, func(o *realtime.Options) { o.SendQueue, o.SendQueueBytes = 1 << 14, 64 << 20 })
+	e := newEnv(b, func(o *realtime.Options) { o.SendQueue, o.SendQueueBytes = 1<<14, 64<<20 })
 	users := make([]ids.UserID, n)
 	for i := range users {
 		users[i] = ids.UserID(fmt.Sprintf("u%d", i))
