@@ -234,8 +234,9 @@ var allowed = map[string][]string{
 	"POST /api/v1/setup/operator/begin":  all(),
 	"POST /api/v1/setup/operator/finish": all(),
 	// The operator realm: operators only, never a tenant's admin.
-	"GET /api/v1/operator/tenants":  {"operator", "operator_grant"},
-	"POST /api/v1/operator/tenants": {"operator", "operator_grant"},
+	"GET /api/v1/operator/tenants":               {"operator", "operator_grant"},
+	"POST /api/v1/operator/tenants":              {"operator", "operator_grant"},
+	"POST /api/v1/operator/tenants/{id}/domains": {"operator", "operator_grant"},
 	// Chat: any member or guest; the chat service decides on team and channel membership.
 	"POST /api/v1/channels/{id}/files":               tenantUsers,
 	"GET /api/v1/files/{id}":                         tenantUsers,

@@ -542,6 +542,19 @@ func testOperatorSetupThroughTheLinkThenTenants(t *testing.T, pg bool) {
 	if len(tenants) != 1 || tenants[0].ID != created.Tenant.ID || tenants[0].Slug != "globex" {
 		t.Fatalf("tenants: %+v", tenants)
 	}
+	// A second verified domain: its addresses find the tenant at sign-in.
+	var withDomain identity.Tenant
+	r = op.do("POST", "/api/v1/operator/tenants/"+string(created.Tenant.ID)+"/domains", map[string]string{"domain": "Globex-Europe.example"})
+	if r.status != 200 {
+		t.Fatalf("add domain: %d %s", r.status, r.body)
+	}
+	r.json(t, &withDomain)
+	if strings.Join(withDomain.Domains, ",") != "globex-europe.example,globex.example" {
+		t.Fatalf("domains: %v", withDomain.Domains)
+	}
+	if r := op.do("POST", "/api/v1/operator/tenants/"+string(created.Tenant.ID)+"/domains", map[string]string{"domain": "not a domain"}); r.status != 400 {
+		t.Fatalf("a malformed domain: %d", r.status)
+	}
 	admin := newClient(t, s.URL)
 	if r := admin.do("POST", "/api/v1/invitations/accept", map[string]string{"token": fragmentParam(t, created.Link, "token"), "display_name": "Hank", "password": goodPassword}); r.status != 201 {
 		t.Fatalf("accept the first admin's invitation: %d %s", r.status, r.body)
@@ -561,6 +574,9 @@ func testOperatorSetupThroughTheLinkThenTenants(t *testing.T, pg bool) {
 	}
 	if r := admin.do("GET", "/api/v1/operator/tenants", nil); r.status != 403 {
 		t.Errorf("tenant admin lists tenants: %d, want 403", r.status)
+	}
+	if r := admin.do("POST", "/api/v1/operator/tenants/"+string(created.Tenant.ID)+"/domains", map[string]string{"domain": "mine.example"}); r.status != 403 {
+		t.Errorf("tenant admin adds a domain: %d, want 403", r.status)
 	}
 	if r := admin.do("POST", "/api/v1/operator/tenants", map[string]string{"name": "Evil", "domain": "evil.example", "admin_email": "e@evil.example"}); r.status != 403 {
 		t.Errorf("tenant admin creates a tenant: %d, want 403", r.status)

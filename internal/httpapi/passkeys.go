@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -207,4 +208,23 @@ func RegisterPasskeys(s *Server, id *identity.Service, tls bool) {
 			WriteJSON(w, http.StatusCreated, TenantCreated{Tenant: t, Link: link})
 			return nil
 		}})
+	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/operator/tenants/{id}/domains", Policy: principal.OperatorOnly,
+		Doc: Doc{Summary: "Add a verified email domain to a tenant.", Tag: "operator", Request: DomainBody{}, Response: identity.Tenant{}},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			var b DomainBody
+			if err := DecodeJSON(r, &b); err != nil {
+				return err
+			}
+			t, err := id.AddDomain(r.Context(), p, ids.TenantID(r.PathValue("id")), b.Domain)
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusOK, t)
+			return nil
+		}})
+}
+
+// DomainBody names an email domain.
+type DomainBody struct {
+	Domain string `json:"domain"`
 }

@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"crypto/subtle"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -154,4 +156,41 @@ func (s *Service) Tenants(ctx context.Context, actor principal.Principal) ([]Ten
 		return nil, errs.E(errs.Forbidden, "Only an operator can list tenants.")
 	}
 	return s.store.Tenants(ctx)
+}
+
+// AddDomain adds a verified domain to a tenant: its people's addresses then
+// count as members, not outsiders. Operators do it once the customer has
+// shown control of the domain; it is audited in the operator's log and the
+// tenant's.
+func (s *Service) AddDomain(ctx context.Context, actor principal.Principal, tenant ids.TenantID, domain string) (Tenant, error) {
+	if actor.Kind != principal.Operator && actor.Kind != principal.System {
+		return Tenant{}, errs.E(errs.Forbidden, "Only an operator can add domains.")
+	}
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	if !domainRE.MatchString(domain) {
+		return Tenant{}, errs.E(errs.Invalid, "Give an email domain, such as example.com.")
+	}
+	t, err := s.store.TenantByID(ctx, tenant)
+	if err != nil {
+		return Tenant{}, errs.E(errs.NotFound, "There is no such tenant.")
+	}
+	if slices.Contains(t.Domains, domain) {
+		return t, nil
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.InsertDomain(ctx, t.ID, domain, s.clock.Now()); err != nil {
+			return err
+		}
+		for _, log := range []ids.TenantID{ids.ServiceTenant, t.ID} {
+			if err := s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: log, Action: "tenant.domain_add", Target: "tenant:" + string(t.ID),
+				Details: map[string]string{"domain": domain}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Tenant{}, err
+	}
+	return s.store.TenantByID(ctx, t.ID)
 }

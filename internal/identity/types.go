@@ -151,6 +151,7 @@ type Tx interface {
 	audit.Appender
 	InsertTenant(ctx context.Context, t Tenant) error
 	UpdateTenantPolicy(ctx context.Context, id ids.TenantID, p Policy) error
+	InsertDomain(ctx context.Context, tenant ids.TenantID, domain string, verified time.Time) error
 	InsertAccount(ctx context.Context, a Account) error
 	UpdateAccount(ctx context.Context, a Account) error
 	InsertFactor(ctx context.Context, f Factor) error

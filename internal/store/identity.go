@@ -103,6 +103,12 @@ func (tx *Tx) InsertTenant(ctx context.Context, t identity.Tenant) error {
 	return nil
 }
 
+// InsertDomain adds a verified domain to a tenant.
+func (tx *Tx) InsertDomain(ctx context.Context, tenant ids.TenantID, domain string, verified time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tenant_domains (domain, tenant_id, verified_at) VALUES (?, ?, ?)`, domain, string(tenant), ns(verified))
+	return conflict(err, fmt.Sprintf("The domain %s already belongs to a tenant.", domain))
+}
+
 func (tx *Tx) UpdateTenantPolicy(ctx context.Context, id ids.TenantID, p identity.Policy) error {
 	pol, err := json.Marshal(p)
 	if err != nil {
