@@ -223,6 +223,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/admin/policy":                    {"tenant_admin"},
 	"PUT /api/v1/admin/policy":                    {"tenant_admin"},
 	"POST /api/v1/admin/policy/what-if":           {"tenant_admin"},
+	"POST /api/v1/accounts/{id}/renew":            {"member", "member_api_token", "tenant_admin", "compliance_officer"},
 	"GET /api/v1/admin/invitations":               {"tenant_admin"},
 	"GET /api/v1/admin/signins":                   {"tenant_admin"},
 	// Passkeys: enrolment is self-service; sign-in and the first operator's

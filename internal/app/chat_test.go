@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/chat"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 )
 
@@ -299,4 +301,83 @@ func TestMessageContentNeverReachesDisk(t *testing.T) {
 	if !bytes.Contains(raw, []byte(canary)) {
 		t.Fatal("sanity: the canary should be in the API response")
 	}
+}
+
+func TestGuestSwitchesAndExpiry(t *testing.T) {
+	w := startChatWorld(t)
+	ch := w.general.ID
+	own := send(t, w.guest, ch, "guest words", "")
+	if r := w.guest.do("PATCH", "/api/v1/messages/"+own.ID, map[string]string{"body": "edited by default"}); r.status != 200 {
+		t.Fatalf("guest edits by default: %d %s", r.status, r.body)
+	}
+	if r := w.guest.do("POST", "/api/v1/teams/"+w.team.ID+"/channels", map[string]string{"name": "guest room", "kind": "standard"}); r.status != 403 {
+		t.Fatalf("guest creates a channel by default: %d", r.status)
+	}
+
+	pol := identity.DefaultPolicy()
+	pol.Guests.EditOwnMessages, pol.Guests.StartChats, pol.Guests.ManageChannels = false, false, true
+	if r := w.admin.do("PUT", "/api/v1/admin/policy", map[string]any{"policy": pol}); r.status != 204 {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	if r := w.guest.do("PATCH", "/api/v1/messages/"+own.ID, map[string]string{"body": "again"}); r.status != 403 || !strings.Contains(string(r.body), "guests edit") {
+		t.Fatalf("guest edits when switched off: %d %s", r.status, r.body)
+	}
+	if r := w.guest.do("POST", "/api/v1/chats", map[string]any{"with": []ids.UserID{w.memberID}}); r.status != 403 {
+		t.Fatalf("guest starts a chat when switched off: %d", r.status)
+	}
+	if r := w.guest.do("POST", "/api/v1/teams/"+w.team.ID+"/channels", map[string]string{"name": "guest room", "kind": "standard"}); r.status != 201 {
+		t.Fatalf("guest creates a channel when allowed: %d %s", r.status, r.body)
+	}
+	if r := w.member.do("PATCH", "/api/v1/messages/"+own.ID, map[string]string{"body": "x"}); r.status != 403 {
+		t.Fatalf("a member edits the guest's message: %d", r.status)
+	}
+
+	if r := w.member.do("POST", "/api/v1/accounts/"+string(w.guestID)+"/renew", nil); r.status != 403 {
+		t.Fatalf("someone who is not the sponsor renews: %d", r.status)
+	}
+	// Guest access ends after the guest period unless the sponsor renews it.
+	w.s.Clock.Advance(89 * 24 * time.Hour)
+	w.admin = reSignIn(t, w.world)
+	if r := w.admin.do("POST", "/api/v1/accounts/"+string(w.guestID)+"/renew", nil); r.status != 200 {
+		t.Fatalf("the sponsor renews: %d %s", r.status, r.body)
+	}
+	w.s.Clock.Advance(89*24*time.Hour + 20*time.Hour) // within the renewed period
+	g := newClient(t, w.s.URL)
+	if r := g.do("POST", "/api/v1/auth/signin", map[string]string{"organisation": w.tenant.Slug, "email": "gwen@partner.example", "password": goodPassword}); r.status != 200 {
+		t.Fatalf("guest within the renewed period: %d %s", r.status, r.body)
+	}
+	w.s.Clock.Advance(5 * time.Hour) // past it, with the session still fresh
+	if r := g.do("GET", "/api/v1/channels", nil); r.status != 403 || !strings.Contains(string(r.body), "expired") {
+		t.Fatalf("an expired guest's session: %d %s", r.status, r.body)
+	}
+	if r := newClient(t, w.s.URL).do("POST", "/api/v1/auth/signin", map[string]string{"organisation": w.tenant.Slug, "email": "gwen@partner.example", "password": goodPassword}); r.status != 403 {
+		t.Fatalf("an expired guest signs in: %d %s", r.status, r.body)
+	}
+	// What the guest wrote stays with the host.
+	w.admin = reSignIn(t, w.world)
+	var views []chat.View
+	w.admin.do("GET", "/api/v1/channels/"+ch+"/messages", nil).json(t, &views)
+	found := false
+	for _, v := range views {
+		found = found || v.ID == own.ID
+	}
+	if !found {
+		t.Fatal("the expired guest's message is gone")
+	}
+}
+
+// reSignIn signs the world's admin in again (sessions lapse when the clock
+// jumps by days), with a TOTP code for the current time.
+func reSignIn(t *testing.T, w *world) *client {
+	t.Helper()
+	c := newClient(t, w.s.URL)
+	c.from = w.admin.from
+	if sb, r := c.signIn("admin@acme.example", goodPassword); sb.State != identity.SessionPendingMFA {
+		t.Fatalf("admin sign-in: %d %s", r.status, r.body)
+	}
+	code := oathtool(t, w.secret, w.s.Clock.Now())
+	if r := c.do("POST", "/api/v1/auth/second-factor", map[string]string{"kind": "totp", "code": code}); r.status != 200 {
+		t.Fatalf("admin second factor: %d %s", r.status, r.body)
+	}
+	return c
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -155,6 +156,9 @@ func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body stri
 	if m.Author != p.User {
 		return View{}, errs.E(errs.Forbidden, "You can edit only your own messages.")
 	}
+	if err := s.guestMay(ctx, p, func(g identity.GuestPolicy) bool { return g.EditOwnMessages }, "edit their messages"); err != nil {
+		return View{}, err
+	}
 	if !m.Deleted.IsZero() {
 		return View{}, errs.E(errs.Conflict, "The message was deleted.")
 	}
@@ -199,6 +203,9 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	}
 	if m.Author != p.User {
 		return errs.E(errs.Forbidden, "You can delete only your own messages.")
+	}
+	if err := s.guestMay(ctx, p, func(g identity.GuestPolicy) bool { return g.DeleteOwnMessages }, "delete their messages"); err != nil {
+		return err
 	}
 	if !m.Deleted.IsZero() {
 		return nil

@@ -41,9 +41,10 @@ type Publisher interface {
 	Publish(ctx context.Context, subject string, payload []byte) error
 }
 
-// Accounts looks people up.
+// Accounts looks people and their tenant's policy up.
 type Accounts interface {
 	AccountByID(ctx context.Context, id ids.UserID) (identity.Account, error)
+	TenantByID(ctx context.Context, id ids.TenantID) (identity.Tenant, error)
 }
 
 // Service is the chat service. It is safe for concurrent use.
@@ -325,4 +326,19 @@ func sortedUsers(xs []ids.UserID) []ids.UserID {
 	out := slices.Clone(xs)
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return slices.Compact(out)
+}
+
+// guestMay refuses a guest when the tenant's guest switch allow says no.
+func (s *Service) guestMay(ctx context.Context, p principal.Principal, allow func(identity.GuestPolicy) bool, what string) error {
+	if p.Kind != principal.Guest {
+		return nil
+	}
+	t, err := s.accounts.TenantByID(ctx, p.Tenant)
+	if err != nil {
+		return err
+	}
+	if !allow(t.Policy.Guests) {
+		return errs.E(errs.Forbidden, "Your organisation does not let guests %s.", what)
+	}
+	return nil
 }

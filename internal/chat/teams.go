@@ -172,8 +172,8 @@ func (s *Service) CreateChannel(ctx context.Context, p principal.Principal, team
 	if err != nil {
 		return Channel{}, err
 	}
-	if p.Kind == principal.Guest {
-		return Channel{}, errs.E(errs.Forbidden, "Guests cannot create channels.")
+	if err := s.guestMay(ctx, p, func(g identity.GuestPolicy) bool { return g.ManageChannels }, "create channels"); err != nil {
+		return Channel{}, err
 	}
 	if !t.Archived.IsZero() {
 		return Channel{}, errs.E(errs.Conflict, "The team is archived.")
@@ -301,6 +301,9 @@ func (s *Service) StartChat(ctx context.Context, p principal.Principal, with []i
 		}
 	}
 	if p.Kind == principal.Guest {
+		if err := s.guestMay(ctx, p, func(g identity.GuestPolicy) bool { return g.StartChats }, "start chats"); err != nil {
+			return Channel{}, err
+		}
 		if err := s.guestMayChat(ctx, p, members); err != nil {
 			return Channel{}, err
 		}

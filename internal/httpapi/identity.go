@@ -489,6 +489,16 @@ func RegisterIdentity(s *Server, id *identity.Service, tls bool) {
 			WriteJSON(w, http.StatusCreated, InviteCreated{Invitation: inv, Link: link})
 			return nil
 		}})
+	s.Handle(Route{Method: http.MethodPost, Pattern: "/api/v1/accounts/{id}/renew", Policy: principal.TenantMember,
+		Doc: Doc{Summary: "Renew a guest's access for the tenant's guest period (the guest's sponsor or a tenant admin).", Tag: "admin", Response: identity.Account{}},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			a, err := id.RenewGuest(r.Context(), p, identityUser(r.PathValue("id")))
+			if err != nil {
+				return err
+			}
+			WriteJSON(w, http.StatusOK, a)
+			return nil
+		}})
 	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/admin/invitations", Policy: admin,
 		Doc: Doc{Summary: "Your organisation's invitations, pending and used.", Tag: "admin", Response: []identity.Invitation{}},
 		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {

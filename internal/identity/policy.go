@@ -36,15 +36,40 @@ type Policy struct {
 	SessionAbsoluteHours int `json:"session_absolute_hours"`
 	// PasswordMinLength is the shortest password accepted. Default 12, at least 8.
 	PasswordMinLength int `json:"password_min_length"`
+	// Guests are the tenant's switches for guest access.
+	Guests GuestPolicy `json:"guests"`
 	// Access are the conditional-access policies, evaluated in order.
 	Access []access.Policy `json:"access"`
 	// Locations are the named locations the access policies refer to.
 	Locations []access.NamedLocation `json:"locations"`
 }
 
+// GuestPolicy says what guests — people from outside invited into the
+// tenant — may do. The host organisation keeps its data either way: what a
+// guest wrote stays with the tenant.
+type GuestPolicy struct {
+	// Allowed lets guests be invited and sign in at all. Default true.
+	Allowed bool `json:"allowed"`
+	// ExpireDays ends a guest's access this many days after it was granted
+	// or last renewed by the sponsor; 0 never. Default 90.
+	ExpireDays int `json:"expire_days"`
+	// EditOwnMessages and DeleteOwnMessages let guests change what they
+	// wrote. Default true.
+	EditOwnMessages   bool `json:"edit_own_messages"`
+	DeleteOwnMessages bool `json:"delete_own_messages"`
+	// ManageChannels lets guests create channels. Default false.
+	ManageChannels bool `json:"manage_channels"`
+	// StartChats lets guests start chats with people of their teams. Default true.
+	StartChats bool `json:"start_chats"`
+	// StartMeetings and ShareScreen, for meetings. Defaults false and true.
+	StartMeetings bool `json:"start_meetings"`
+	ShareScreen   bool `json:"share_screen"`
+}
+
 // DefaultPolicy is a new tenant's policy.
 func DefaultPolicy() Policy {
 	return Policy{MFA: MFAPrivileged, SessionIdleMinutes: 8 * 60, SessionAbsoluteHours: 7 * 24, PasswordMinLength: 12,
+		Guests: GuestPolicy{Allowed: true, ExpireDays: 90, EditOwnMessages: true, DeleteOwnMessages: true, StartChats: true, ShareScreen: true},
 		Access: []access.Policy{}, Locations: []access.NamedLocation{}}
 }
 
@@ -62,6 +87,8 @@ func (p Policy) Validate() error {
 		return errs.E(errs.Invalid, "session_absolute_hours must be from 1 to 2160 (90 days).")
 	case p.PasswordMinLength < 8 || p.PasswordMinLength > 64:
 		return errs.E(errs.Invalid, "password_min_length must be from 8 to 64.")
+	case p.Guests.ExpireDays < 0 || p.Guests.ExpireDays > 3650:
+		return errs.E(errs.Invalid, "guests.expire_days must be from 0 (never) to 3650.")
 	}
 	return access.ValidateSet(p.Access, p.Locations)
 }

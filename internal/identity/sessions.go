@@ -65,6 +65,12 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 	if acct.State != AccountActive {
 		return principal.Principal{}, ErrSessionEnded
 	}
+	if acct.Kind == principal.Guest {
+		if err := s.guestActive(ctx, acct); err != nil {
+			s.endSession(ctx, sess, now, "session.end_guest_expired")
+			return principal.Principal{}, err
+		}
+	}
 	if sess.Source != c.Source && sess.State == SessionActive && acct.Realm == TenantRealm {
 		if err := s.reevaluate(ctx, acct, c.Source, access.Browser, factorsOf(sess.Methods), "session:"+sess.ID); err != nil {
 			s.endSession(ctx, sess, now, "session.end_by_policy")
@@ -257,4 +263,13 @@ func (s *Service) Invitations(ctx context.Context, actor principal.Principal) ([
 		return nil, errs.E(errs.Forbidden, "Only a tenant admin can list invitations.")
 	}
 	return s.store.Invitations(ctx, actor.Tenant)
+}
+
+// guestActive checks a guest against the tenant's current guest policy.
+func (s *Service) guestActive(ctx context.Context, acct Account) error {
+	t, err := s.store.TenantByID(ctx, acct.Tenant)
+	if err != nil {
+		return err
+	}
+	return GuestActive(acct, t.Policy, s.clock.Now())
 }

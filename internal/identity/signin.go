@@ -193,6 +193,11 @@ func traceJSON(d access.Decision) string {
 // session waiting for a second factor or for enrolment, or a full session —
 // and starts it, logging the attempt with the policies that applied.
 func (s *Service) startSession(ctx context.Context, t Tenant, acct Account, have access.Factors, methods []string, source, userAgent string, event SignInEvent) (SignInResult, error) {
+	if err := GuestActive(acct, t.Policy, s.clock.Now()); err != nil {
+		event.Result, event.Reason = "failure", "guest access ended: "+errs.MessageOf(err)
+		s.logSignIn(ctx, event)
+		return SignInResult{}, err
+	}
 	d := s.evaluate(t, acct, source, access.Browser, have)
 	event.Policies = traceJSON(d)
 	if d.Outcome == access.Block {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -140,6 +141,9 @@ func (s *Service) Invite(ctx context.Context, actor principal.Principal, email s
 	if err != nil {
 		return Invitation{}, "", err
 	}
+	if kind == principal.Guest && !t.Policy.Guests.Allowed {
+		return Invitation{}, "", errs.E(errs.Forbidden, "Guest access is turned off for your organisation.")
+	}
 	if _, err := s.store.AccountByEmail(ctx, TenantRealm, t.ID, email); err == nil {
 		return Invitation{}, "", errs.E(errs.Conflict, "%s already has an account in this organisation.", email)
 	}
@@ -206,6 +210,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 		}
 		if days := t.Policy.MFAGraceDays; days > 0 {
 			acct.MFAGraceUntil = now.AddDate(0, 0, days)
+		}
+		if acct.Kind == principal.Guest {
+			if !t.Policy.Guests.Allowed {
+				return errs.E(errs.Forbidden, "Guest access is turned off for this organisation.")
+			}
+			acct.Sponsor = inv.InvitedBy
+			if days := t.Policy.Guests.ExpireDays; days > 0 {
+				acct.Expires = now.AddDate(0, 0, days)
+			}
 		}
 		if err := tx.InsertAccount(ctx, acct); err != nil {
 			return err
@@ -360,4 +373,48 @@ func (s *Service) ResetLink(ctx context.Context, actor principal.Principal, id i
 		return "", err
 	}
 	return s.baseURL + "/reset#token=" + token, nil
+}
+
+// GuestActive reports whether a guest account may still act: guest access
+// is on and the account has not expired. Members are always active here.
+func GuestActive(a Account, pol Policy, now time.Time) error {
+	if a.Kind != principal.Guest {
+		return nil
+	}
+	if !pol.Guests.Allowed {
+		return errs.E(errs.Forbidden, "Guest access is turned off for this organisation.")
+	}
+	if !a.Expires.IsZero() && !now.Before(a.Expires) {
+		return errs.E(errs.Forbidden, "Your guest access expired on %s. Ask the person who invited you to renew it.", a.Expires.Format("2006-01-02"))
+	}
+	return nil
+}
+
+// RenewGuest extends a guest's access by the tenant's guest period, from
+// now. The guest's sponsor and tenant admins may.
+func (s *Service) RenewGuest(ctx context.Context, actor principal.Principal, id ids.UserID) (Account, error) {
+	a, err := s.store.AccountByID(ctx, id)
+	if err != nil || a.Tenant != actor.Tenant || a.Realm != TenantRealm || a.Kind != principal.Guest {
+		return Account{}, errs.E(errs.NotFound, "There is no such guest in your organisation.")
+	}
+	if a.Sponsor != actor.User && !actor.Has(principal.TenantAdmin) {
+		return Account{}, errs.E(errs.Forbidden, "Only the guest's sponsor or a tenant admin can renew guest access.")
+	}
+	t, err := s.store.TenantByID(ctx, a.Tenant)
+	if err != nil {
+		return Account{}, err
+	}
+	now := s.clock.Now()
+	a.Updated, a.Expires = now, time.Time{}
+	if days := t.Policy.Guests.ExpireDays; days > 0 {
+		a.Expires = now.AddDate(0, 0, days)
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "guest.renew", Target: "account:" + string(a.ID),
+			Details: map[string]string{"expires": a.Expires.Format(time.RFC3339)}})
+	})
+	return a, err
 }

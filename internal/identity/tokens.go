@@ -113,6 +113,11 @@ func (s *Service) authenticateToken(ctx context.Context, c Credentials) (princip
 	if acct.State != AccountActive {
 		return principal.Principal{}, ErrBadToken
 	}
+	if acct.Kind == principal.Guest {
+		if err := s.guestActive(ctx, acct); err != nil {
+			return principal.Principal{}, err
+		}
+	}
 	if t.LastSource != c.Source {
 		// Tokens are made from a full session, which passed the second
 		// factor its policies asked for; a passkey it cannot replay.

@@ -53,6 +53,8 @@ type Account struct {
 	State         string           `json:"state"`
 	PasswordHash  string           `json:"-"`
 	MFAGraceUntil time.Time        `json:"mfa_grace_until,omitzero"`
+	Sponsor       ids.UserID       `json:"sponsor,omitempty"` // guests: who invited them and renews them
+	Expires       time.Time        `json:"expires,omitzero"`  // guests: when their access ends unless renewed
 	Created       time.Time        `json:"created"`
 	Updated       time.Time        `json:"updated"`
 }

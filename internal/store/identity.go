@@ -187,7 +187,7 @@ func (db *DB) Tenants(ctx context.Context) ([]identity.Tenant, error) {
 
 // ---- accounts
 
-const accountCols = `id, realm, tenant_id, email, display_name, kind, roles, state, password_hash, mfa_grace_until, created_at, updated_at`
+const accountCols = `id, realm, tenant_id, email, display_name, kind, roles, state, password_hash, mfa_grace_until, created_at, updated_at, sponsor_id, expires_at`
 
 func scanAccount(sc interface{ Scan(...any) error }) (identity.Account, error) {
 	var a identity.Account
@@ -195,9 +195,12 @@ func scanAccount(sc interface{ Scan(...any) error }) (identity.Account, error) {
 	var pw sql.NullString
 	var grace sql.NullInt64
 	var created, updated int64
-	if err := sc.Scan(&id, &realm, &tenant, &a.Email, &a.DisplayName, &kind, &roles, &a.State, &pw, &grace, &created, &updated); err != nil {
+	var sponsor string
+	var expires sql.NullInt64
+	if err := sc.Scan(&id, &realm, &tenant, &a.Email, &a.DisplayName, &kind, &roles, &a.State, &pw, &grace, &created, &updated, &sponsor, &expires); err != nil {
 		return a, notFound(err)
 	}
+	a.Sponsor, a.Expires = ids.UserID(sponsor), fromNull(expires)
 	a.ID, a.Realm, a.Tenant, a.Kind = ids.UserID(id), identity.Realm(realm), ids.TenantID(tenant), principal.Kind(kind)
 	a.Roles, a.PasswordHash, a.MFAGraceUntil = splitList[principal.Role](roles), pw.String, fromNull(grace)
 	a.Created, a.Updated = fromNS(created), fromNS(updated)
@@ -207,15 +210,15 @@ func scanAccount(sc interface{ Scan(...any) error }) (identity.Account, error) {
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func (tx *Tx) InsertAccount(ctx context.Context, a identity.Account) error {
-	_, err := tx.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		string(a.ID), string(a.Realm), string(a.Tenant), a.Email, a.DisplayName, string(a.Kind), joinList(a.Roles), a.State,
-		nullString(a.PasswordHash), nullNS(a.MFAGraceUntil), ns(a.Created), ns(a.Updated))
+		nullString(a.PasswordHash), nullNS(a.MFAGraceUntil), ns(a.Created), ns(a.Updated), string(a.Sponsor), nullNS(a.Expires))
 	return conflict(err, "An account with this email address already exists.")
 }
 
 func (tx *Tx) UpdateAccount(ctx context.Context, a identity.Account) error {
-	_, err := tx.Exec(ctx, `UPDATE accounts SET display_name = ?, kind = ?, roles = ?, state = ?, password_hash = ?, mfa_grace_until = ?, updated_at = ? WHERE id = ?`,
-		a.DisplayName, string(a.Kind), joinList(a.Roles), a.State, nullString(a.PasswordHash), nullNS(a.MFAGraceUntil), ns(a.Updated), string(a.ID))
+	_, err := tx.Exec(ctx, `UPDATE accounts SET display_name = ?, kind = ?, roles = ?, state = ?, password_hash = ?, mfa_grace_until = ?, updated_at = ?, sponsor_id = ?, expires_at = ? WHERE id = ?`,
+		a.DisplayName, string(a.Kind), joinList(a.Roles), a.State, nullString(a.PasswordHash), nullNS(a.MFAGraceUntil), ns(a.Updated), string(a.Sponsor), nullNS(a.Expires), string(a.ID))
 	return err
 }
 
