@@ -240,6 +240,7 @@ var allowed = map[string][]string{
 	"POST /api/v1/operator/tenants/{id}/domains": {"operator", "operator_grant"},
 	// Chat: any member or guest; the chat service decides on team and channel membership.
 	"POST /api/v1/channels/{id}/files":               tenantUsers,
+	"GET /api/v1/search":                             tenantUsers,
 	"GET /api/v1/files/{id}":                         tenantUsers,
 	"GET /api/v1/teams":                              tenantUsers,
 	"POST /api/v1/teams":                             {"member", "member_api_token", "tenant_admin", "compliance_officer"},

@@ -381,3 +381,31 @@ func reSignIn(t *testing.T, w *world) *client {
 	}
 	return c
 }
+
+func TestSearchFindsOnlyWhatYouCanSee(t *testing.T) {
+	w := startChatWorld(t)
+	send(t, w.member, w.general.ID, "The Falcon launch is on Friday", "")
+	send(t, w.admin, w.otherChans.ID, "Board: the falcon budget is secret", "")
+	send(t, w.member, w.general.ID, "ＦＡＬＣＯＮ in full width", "")
+	var res chat.SearchResult
+	r := w.guest.do("GET", "/api/v1/search?q=falcon", nil)
+	if r.status != 200 {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	r.json(t, &res)
+	if len(res.Results) != 2 || !res.Complete {
+		t.Fatalf("the guest's search: %+v", res)
+	}
+	for _, v := range res.Results {
+		if strings.Contains(v.Body, "Board") {
+			t.Fatalf("the guest found a message of a team they are not in")
+		}
+	}
+	w.admin.do("GET", "/api/v1/search?q=falcon+budget", nil).json(t, &res)
+	if len(res.Results) != 1 || !strings.Contains(res.Results[0].Body, "budget") {
+		t.Fatalf("the admin's two-word search: %+v", res)
+	}
+	if r := w.guest.do("GET", "/api/v1/search?q=", nil); r.status != 400 {
+		t.Fatalf("an empty search: %d", r.status)
+	}
+}

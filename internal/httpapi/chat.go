@@ -262,4 +262,16 @@ func RegisterChat(s *Server, c *chat.Service) {
 			return nil
 		})
 	}
+	route("GET", "/api/v1/search", "Search the messages you can see for all the words of ?q=.", nil, chat.SearchResult{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+		limit, err := queryInt(r, "limit", 50)
+		if err != nil {
+			return err
+		}
+		res, err := c.Search(r.Context(), p, r.URL.Query().Get("q"), int(limit))
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, res)
+		return nil
+	})
 }
