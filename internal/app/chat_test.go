@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/chat"
+	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 )
@@ -407,5 +408,27 @@ func TestSearchFindsOnlyWhatYouCanSee(t *testing.T) {
 	}
 	if r := w.guest.do("GET", "/api/v1/search?q=", nil); r.status != 400 {
 		t.Fatalf("an empty search: %d", r.status)
+	}
+}
+
+func TestMentionsNotifyOnlyThoseWhoCanSee(t *testing.T) {
+	w := startChatWorld(t)
+	outsider := inviteAndSignIn(t, w.world, "otto@acme.example")
+	outsiderID := mustAccount(t, w.world, "otto@acme.example")
+	m := send(t, w.member, w.general.ID, "Ping <@"+string(w.guestID)+"> and <@"+string(outsiderID)+">", "")
+	var ns []chat.Notification
+	w.guest.do("GET", "/api/v1/notifications", nil).json(t, &ns)
+	if len(ns) != 1 || ns[0].Message != m.ID || ns[0].Actor != w.memberID || !ns[0].Read.IsZero() {
+		t.Fatalf("the guest's notifications: %+v", ns)
+	}
+	outsider.do("GET", "/api/v1/notifications", nil).json(t, &ns)
+	if len(ns) != 0 {
+		t.Fatalf("someone outside the channel was notified: %+v", ns)
+	}
+	var n httpapi.Ended
+	w.guest.do("POST", "/api/v1/notifications/read", map[string]any{"up_to": w.s.Clock.Now()}).json(t, &n)
+	w.guest.do("GET", "/api/v1/notifications", nil).json(t, &ns)
+	if n.Ended != 1 || ns[0].Read.IsZero() {
+		t.Fatalf("after marking read: %d %+v", n.Ended, ns)
 	}
 }

@@ -62,6 +62,9 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 		if err := tx.SetReadSeq(ctx, c.ID, p.User, ev.Seq); err != nil {
 			return err
 		}
+		if err := s.notifyMentions(ctx, tx, c, m.ID, p.User, mentions, now); err != nil {
+			return err
+		}
 		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.send", Target: "message:" + m.ID,
 			Details: map[string]string{"channel": c.ID, "seq": strconv.FormatInt(ev.Seq, 10), "bytes": strconv.Itoa(len(body))}})
 		return err

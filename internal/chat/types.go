@@ -124,6 +124,8 @@ type Tx interface {
 	SetReaction(ctx context.Context, message string, account ids.UserID, emoji string, on bool, at time.Time) error
 	InsertEvent(ctx context.Context, e Event) error
 	InsertFile(ctx context.Context, f File) error
+	InsertNotification(ctx context.Context, n Notification) error
+	MarkNotificationsRead(ctx context.Context, account ids.UserID, upTo, at time.Time) (int64, error)
 	SetReadSeq(ctx context.Context, channel string, account ids.UserID, seq int64) error
 }
 
@@ -149,6 +151,8 @@ type Reader interface {
 	// Files returns the attachments of messages, by message.
 	Files(ctx context.Context, messages []string) (map[string][]File, error)
 	File(ctx context.Context, id string) (File, error)
+	// Notifications returns an account's newest notifications.
+	Notifications(ctx context.Context, account ids.UserID, limit int) ([]Notification, error)
 	// Events returns up to limit events of channel with seq > after, in order.
 	Events(ctx context.Context, channel string, after int64, limit int) ([]Event, error)
 }

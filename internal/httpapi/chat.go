@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
@@ -274,4 +275,29 @@ func RegisterChat(s *Server, c *chat.Service) {
 		WriteJSON(w, http.StatusOK, res)
 		return nil
 	})
+	route("GET", "/api/v1/notifications", "Your newest notifications (mentions).", nil, []chat.Notification{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+		ns, err := c.Notifications(r.Context(), p, 50)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, ns)
+		return nil
+	})
+	route("POST", "/api/v1/notifications/read", "Mark your notifications up to a time read.", NotificationsReadBody{}, Ended{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+		var b NotificationsReadBody
+		if err := DecodeJSON(r, &b); err != nil {
+			return err
+		}
+		n, err := c.MarkNotificationsRead(r.Context(), p, b.UpTo)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, Ended{Ended: n})
+		return nil
+	})
+}
+
+// NotificationsReadBody says up to when notifications were seen.
+type NotificationsReadBody struct {
+	UpTo time.Time `json:"up_to"`
 }

@@ -390,3 +390,40 @@ func (db *DB) Files(ctx context.Context, messages []string) (map[string][]chat.F
 	}
 	return out, rows.Err()
 }
+
+// ---- notifications
+
+func (tx *Tx) InsertNotification(ctx context.Context, n chat.Notification) error {
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (id, tenant_id, account_id, kind, channel_id, message_id, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, string(n.Tenant), string(n.Account), n.Kind, n.Channel, n.Message, string(n.Actor), ns(n.Created))
+	return err
+}
+
+func (tx *Tx) MarkNotificationsRead(ctx context.Context, account ids.UserID, upTo, at time.Time) (int64, error) {
+	res, err := tx.Exec(ctx, `UPDATE notifications SET read_at = ? WHERE account_id = ? AND read_at IS NULL AND created_at <= ?`, ns(at), string(account), ns(upTo))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (db *DB) Notifications(ctx context.Context, account ids.UserID, limit int) ([]chat.Notification, error) {
+	rows, err := db.Query(ctx, `SELECT id, tenant_id, kind, channel_id, message_id, actor_id, created_at, read_at FROM notifications WHERE account_id = ? ORDER BY created_at DESC LIMIT ?`, string(account), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []chat.Notification{}
+	for rows.Next() {
+		n := chat.Notification{Account: account}
+		var tenant, actor string
+		var created int64
+		var read sql.NullInt64
+		if err := rows.Scan(&n.ID, &tenant, &n.Kind, &n.Channel, &n.Message, &actor, &created, &read); err != nil {
+			return nil, err
+		}
+		n.Tenant, n.Actor, n.Created, n.Read = ids.TenantID(tenant), ids.UserID(actor), fromNS(created), fromNull(read)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
