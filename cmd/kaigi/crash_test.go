@@ -163,4 +163,3 @@ func (a *api) call(method, path string, body any, want int, out any) {
 		}
 	}
 }
-

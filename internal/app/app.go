@@ -195,6 +195,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),
 		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry,
 	})
+	// The service's own key (operator secrets) exists before any request.
+	if err := a.Identity.EnsureKeys(ctx, ids.ServiceTenant); err != nil {
+		return nil, &StartError{"keys", err}
+	}
 	a.routes()
 	return a, nil
 }

@@ -108,6 +108,9 @@ func (s *Service) SendFile(ctx context.Context, p principal.Principal, channel, 
 	if !c.Archived.IsZero() {
 		return View{}, ErrArchived
 	}
+	if c.Kind == External {
+		return View{}, errs.E(errs.Invalid, "Files cannot be sent in chats with other organisations yet.")
+	}
 	head := make([]byte, 512)
 	n, err := io.ReadFull(content, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

@@ -48,12 +48,30 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 		return View{}, err
 	}
 	view := View{ID: m.ID, Channel: c.ID, Thread: thread, Author: p.User, Created: now, Body: body, Mentions: mentions}
-	var ev Event
+	var peer Channel
+	var peerMsg Message
+	if c.Kind == External {
+		if thread != "" {
+			return View{}, errs.E(errs.Invalid, "Chats with other organisations have no threads.")
+		}
+		if peer, err = s.peerOf(ctx, c, p.User); err != nil {
+			return View{}, err
+		}
+		if peerMsg, err = s.sealExternal(ctx, peer, p, view); err != nil {
+			return View{}, err
+		}
+	}
+	var ev, peerEv Event
 	err = s.store.UpdateChat(ctx, func(tx Tx) error {
 		pl := &Payload{Kind: EventMessage, At: now, Actor: p.User, Message: &view}
 		var err error
 		if ev, err = s.appendEvent(ctx, tx, c, pl); err != nil {
 			return err
+		}
+		if peer.ID != "" {
+			if peerEv, err = s.deliverExternal(ctx, tx, peer, peerMsg, p, view); err != nil {
+				return err
+			}
 		}
 		m.Seq = ev.Seq
 		if err := tx.InsertMessage(ctx, m); err != nil {
@@ -73,6 +91,9 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 		return View{}, err
 	}
 	s.publish(ctx, ev)
+	if peer.ID != "" {
+		s.publish(ctx, peerEv)
+	}
 	return view, nil
 }
 
@@ -168,6 +189,9 @@ func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body stri
 	if !c.Archived.IsZero() {
 		return View{}, ErrArchived
 	}
+	if c.Kind == External {
+		return View{}, errExternalImmutable
+	}
 	now := s.now()
 	previous := m.Body
 	m.Version++
@@ -216,6 +240,9 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if !c.Archived.IsZero() {
 		return ErrArchived
 	}
+	if c.Kind == External {
+		return errExternalImmutable
+	}
 	now := s.now()
 	previous := m.Body
 	m.Deleted = now
@@ -256,6 +283,9 @@ func (s *Service) React(ctx context.Context, p principal.Principal, id, emoji st
 	}
 	if !m.Deleted.IsZero() {
 		return View{}, errs.E(errs.Conflict, "The message was deleted.")
+	}
+	if c.Kind == External {
+		return View{}, errExternalImmutable
 	}
 	now := s.now()
 	var ev Event

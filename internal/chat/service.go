@@ -41,10 +41,13 @@ type Publisher interface {
 	Publish(ctx context.Context, subject string, payload []byte) error
 }
 
-// Accounts looks people and their tenant's policy up.
+// Accounts looks people and their tenant's policy up; for external chats,
+// also tenants by domain and people by exact email.
 type Accounts interface {
 	AccountByID(ctx context.Context, id ids.UserID) (identity.Account, error)
 	TenantByID(ctx context.Context, id ids.TenantID) (identity.Tenant, error)
+	TenantByDomain(ctx context.Context, domain string) (identity.Tenant, error)
+	AccountByEmail(ctx context.Context, realm identity.Realm, tenant ids.TenantID, email string) (identity.Account, error)
 }
 
 // Service is the chat service. It is safe for concurrent use.

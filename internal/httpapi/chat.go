@@ -295,9 +295,26 @@ func RegisterChat(s *Server, c *chat.Service) {
 		WriteJSON(w, http.StatusOK, Ended{Ended: n})
 		return nil
 	})
+	route("POST", "/api/v1/external-chats", "Start a one-to-one chat with a member of another organisation, by exact email, when both organisations allow it.", ExternalChatBody{}, chat.Channel{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+		var b ExternalChatBody
+		if err := DecodeJSON(r, &b); err != nil {
+			return err
+		}
+		ch, err := c.StartExternalChat(r.Context(), p, b.Email)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, ch)
+		return nil
+	})
 }
 
 // NotificationsReadBody says up to when notifications were seen.
 type NotificationsReadBody struct {
 	UpTo time.Time `json:"up_to"`
+}
+
+// ExternalChatBody names the person in another organisation.
+type ExternalChatBody struct {
+	Email string `json:"email"`
 }

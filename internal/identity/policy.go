@@ -38,6 +38,9 @@ type Policy struct {
 	PasswordMinLength int `json:"password_min_length"`
 	// Guests are the tenant's switches for guest access.
 	Guests GuestPolicy `json:"guests"`
+	// External says whether members may chat with members of other tenants
+	// of this deployment, without guest accounts.
+	External ExternalPolicy `json:"external"`
 	// Access are the conditional-access policies, evaluated in order.
 	Access []access.Policy `json:"access"`
 	// Locations are the named locations the access policies refer to.
@@ -66,11 +69,45 @@ type GuestPolicy struct {
 	ShareScreen   bool `json:"share_screen"`
 }
 
+// ExternalPolicy governs chats with other organisations on the deployment.
+// Both sides must allow each other; each keeps its own copy.
+type ExternalPolicy struct {
+	// Enabled turns external access on. Default false.
+	Enabled bool `json:"enabled"`
+	// Allow, when not empty, lists the only domains chats may reach.
+	Allow []string `json:"allow"`
+	// Block lists domains chats may never reach; it wins over Allow.
+	Block []string `json:"block"`
+}
+
+// Admits reports whether this policy lets its tenant chat with a tenant
+// owning domains.
+func (e ExternalPolicy) Admits(domains []string) bool {
+	if !e.Enabled {
+		return false
+	}
+	for _, d := range domains {
+		if slices.Contains(e.Block, d) {
+			return false
+		}
+	}
+	if len(e.Allow) == 0 {
+		return true
+	}
+	for _, d := range domains {
+		if slices.Contains(e.Allow, d) {
+			return true
+		}
+	}
+	return false
+}
+
 // DefaultPolicy is a new tenant's policy.
 func DefaultPolicy() Policy {
 	return Policy{MFA: MFAPrivileged, SessionIdleMinutes: 8 * 60, SessionAbsoluteHours: 7 * 24, PasswordMinLength: 12,
-		Guests: GuestPolicy{Allowed: true, ExpireDays: 90, EditOwnMessages: true, DeleteOwnMessages: true, StartChats: true, ShareScreen: true},
-		Access: []access.Policy{}, Locations: []access.NamedLocation{}}
+		Guests:   GuestPolicy{Allowed: true, ExpireDays: 90, EditOwnMessages: true, DeleteOwnMessages: true, StartChats: true, ShareScreen: true},
+		External: ExternalPolicy{Allow: []string{}, Block: []string{}},
+		Access:   []access.Policy{}, Locations: []access.NamedLocation{}}
 }
 
 // Validate checks a policy an admin submits.
@@ -89,6 +126,13 @@ func (p Policy) Validate() error {
 		return errs.E(errs.Invalid, "password_min_length must be from 8 to 64.")
 	case p.Guests.ExpireDays < 0 || p.Guests.ExpireDays > 3650:
 		return errs.E(errs.Invalid, "guests.expire_days must be from 0 (never) to 3650.")
+	case len(p.External.Allow) > 500 || len(p.External.Block) > 500:
+		return errs.E(errs.Invalid, "external.allow and external.block hold at most 500 domains each.")
+	}
+	for _, d := range append(slices.Clone(p.External.Allow), p.External.Block...) {
+		if !domainRE.MatchString(d) {
+			return errs.E(errs.Invalid, "%q is not a domain such as example.com (lower case).", d)
+		}
 	}
 	return access.ValidateSet(p.Access, p.Locations)
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -109,7 +111,21 @@ func (s *Service) CreateTenant(ctx context.Context, actor principal.Principal, n
 	if err != nil {
 		return Tenant{}, "", err
 	}
+	if err := s.EnsureKeys(ctx, t.ID); err != nil {
+		return Tenant{}, "", err
+	}
 	return t, s.inviteLink(t.Slug, token), nil
+}
+
+// EnsureKeys makes sure a tenant's data key exists. Keys are created on
+// first use, in a write of their own; content that is first sealed inside
+// another write transaction (an event) would wait on that transaction's
+// lock, so a tenant gets its key when it is created.
+func (s *Service) EnsureKeys(ctx context.Context, tenant ids.TenantID) error {
+	if _, err := s.keys.Seal(ctx, tenant, keys.AAD{Kind: "key-check", ID: string(tenant)}, nil); err != nil {
+		return fmt.Errorf("create the keys of tenant %s: %w", tenant, err)
+	}
+	return nil
 }
 
 func (s *Service) inviteLink(slug, token string) string {
