@@ -140,13 +140,25 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor principal.Principal, pe
 	if f.Secret, err = s.keys.Seal(ctx, keyTenant(acct), keys.AAD{Kind: "totp", ID: f.ID}, totp.ExportSecret(secret)); err != nil {
 		return Factor{}, "", err
 	}
-	var token string
 	if len(factors) > 0 {
 		if err := s.verifyPasskeyProof(ctx, acct, proof); err != nil {
 			return Factor{}, "", err
 		}
 	}
-	err = s.store.Update(ctx, func(tx Tx) error {
+	token, err := s.addFactor(ctx, actor, acct, factors, proof, f, map[string]string{"kind": FactorTOTP})
+	if err != nil {
+		return Factor{}, "", err
+	}
+	return f, token, nil
+}
+
+// addFactor stores a new factor in one transaction with the proof of an
+// existing factor (when the account has one), the upgrade of a session
+// limited to enrolment, and the audit record. It returns the session's new
+// token, or "" when the token stays.
+func (s *Service) addFactor(ctx context.Context, actor principal.Principal, acct Account, factors []Factor, proof *Proof, f Factor, details map[string]string) (string, error) {
+	var token string
+	err := s.store.Update(ctx, func(tx Tx) error {
 		if len(factors) > 0 {
 			if err := s.prove(ctx, tx, acct, factors, proof); err != nil {
 				return err
@@ -156,16 +168,12 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor principal.Principal, pe
 			return err
 		}
 		var err error
-		if token, err = s.upgradeSession(ctx, tx, actor, FactorTOTP); err != nil {
+		if token, err = s.upgradeSession(ctx, tx, actor, f.Kind); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: auditTenant(acct.Tenant), Action: "mfa.enrol", Target: "factor:" + f.ID,
-			Details: map[string]string{"kind": FactorTOTP}})
+		return s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: auditTenant(acct.Tenant), Action: "mfa.enrol", Target: "factor:" + f.ID, Details: details})
 	})
-	if err != nil {
-		return Factor{}, "", err
-	}
-	return f, token, nil
+	return token, err
 }
 
 func orDefault(s, def string) string {

@@ -267,23 +267,8 @@ func (s *Service) FinishPasskeyEnrolment(ctx context.Context, actor principal.Pr
 	if f.Secret, err = s.sealRecord(ctx, acct, f.ID, cred); err != nil {
 		return Factor{}, "", err
 	}
-	var token string
-	err = s.store.Update(ctx, func(tx Tx) error {
-		if len(factors) > 0 {
-			if err := s.prove(ctx, tx, acct, factors, proof); err != nil {
-				return err
-			}
-		}
-		if err := tx.InsertFactor(ctx, f); err != nil {
-			return err
-		}
-		var err error
-		if token, err = s.upgradeSession(ctx, tx, actor, FactorPasskey); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: auditTenant(acct.Tenant), Action: "mfa.enrol", Target: "factor:" + f.ID,
-			Details: map[string]string{"kind": FactorPasskey, "backup_eligible": fmt.Sprint(cred.BackupEligible), "attachment": cred.Attachment}})
-	})
+	token, err := s.addFactor(ctx, actor, acct, factors, proof, f,
+		map[string]string{"kind": FactorPasskey, "backup_eligible": fmt.Sprint(cred.BackupEligible), "attachment": cred.Attachment})
 	if err != nil {
 		return Factor{}, "", err
 	}

@@ -58,18 +58,12 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 	if c.Unsafe && !checkCSRF(c.SessionToken, c.CSRF) {
 		return principal.Principal{}, ErrCSRF
 	}
-	acct, err := s.store.AccountByID(ctx, sess.Account)
+	acct, err := s.usable(ctx, sess.Account, ErrSessionEnded)
 	if err != nil {
-		return principal.Principal{}, err
-	}
-	if acct.State != AccountActive {
-		return principal.Principal{}, ErrSessionEnded
-	}
-	if acct.Kind == principal.Guest {
-		if err := s.guestActive(ctx, acct); err != nil {
+		if acct.Kind == principal.Guest && acct.State == AccountActive {
 			s.endSession(ctx, sess, now, "session.end_guest_expired")
-			return principal.Principal{}, err
 		}
+		return principal.Principal{}, err
 	}
 	if sess.Source != c.Source && sess.State == SessionActive && acct.Realm == TenantRealm {
 		if err := s.reevaluate(ctx, acct, c.Source, access.Browser, factorsOf(sess.Methods), "session:"+sess.ID); err != nil {
@@ -263,6 +257,25 @@ func (s *Service) Invitations(ctx context.Context, actor principal.Principal) ([
 		return nil, errs.E(errs.Forbidden, "Only a tenant admin can list invitations.")
 	}
 	return s.store.Invitations(ctx, actor.Tenant)
+}
+
+// usable loads an account that may act: active (else the error inactive)
+// and, for a guest, within its guest access. The account is returned with
+// the error, for the caller to decide what else to end.
+func (s *Service) usable(ctx context.Context, id ids.UserID, inactive error) (Account, error) {
+	acct, err := s.store.AccountByID(ctx, id)
+	if err != nil {
+		return acct, err
+	}
+	if acct.State != AccountActive {
+		return acct, inactive
+	}
+	if acct.Kind == principal.Guest {
+		if err := s.guestActive(ctx, acct); err != nil {
+			return acct, err
+		}
+	}
+	return acct, nil
 }
 
 // guestActive checks a guest against the tenant's current guest policy.

@@ -106,17 +106,9 @@ func (s *Service) authenticateToken(ctx context.Context, c Credentials) (princip
 	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(t.SecretHash)) != 1 || !t.Revoked.IsZero() || !now.Before(t.Expires) {
 		return principal.Principal{}, ErrBadToken
 	}
-	acct, err := s.store.AccountByID(ctx, t.Account)
+	acct, err := s.usable(ctx, t.Account, ErrBadToken)
 	if err != nil {
 		return principal.Principal{}, err
-	}
-	if acct.State != AccountActive {
-		return principal.Principal{}, ErrBadToken
-	}
-	if acct.Kind == principal.Guest {
-		if err := s.guestActive(ctx, acct); err != nil {
-			return principal.Principal{}, err
-		}
 	}
 	if t.LastSource != c.Source {
 		// Tokens are made from a full session, which passed the second
