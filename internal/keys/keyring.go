@@ -61,8 +61,13 @@ const (
 // it to a temporary file, syncs it and renames it over the old one, and only
 // then makes it current. Readers never take a lock. Destroyed KEKs leave a
 // tombstone (id, tenant, time) without key material, so that Unwrap can say
-// ErrKeyDestroyed rather than ErrKeyNotFound. One process at a time may use a
-// keyring file. LocalKeyring is safe for concurrent use.
+// ErrKeyDestroyed rather than ErrKeyNotFound. Several processes on one
+// machine may share a keyring file (nodes sharing a data directory): a
+// change takes an exclusive lock on a lock file beside it, re-reads the
+// file and applies the change to what is there, and a KEK this process has
+// not seen is looked for in the file before it is called unknown. Nodes on
+// different machines need a shared KeyProvider (a KMS). LocalKeyring is
+// safe for concurrent use.
 type LocalKeyring struct {
 	path  string
 	seal  cipher.AEAD
@@ -259,6 +264,15 @@ var errUnchanged = errors.New("unchanged")
 func (k *LocalKeyring) change(edit func(map[string]*kek) error) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	unlock, err := lockFile(k.path + ".lock")
+	if err != nil {
+		return fmt.Errorf("lock the keyring: %w", err)
+	}
+	defer unlock()
+	// Another process may have changed the file since this one read it.
+	if err := k.reloadLocked(); err != nil {
+		return err
+	}
 	next := &ring{keks: maps.Clone(k.cur.Load().keks)}
 	if err := edit(next.keks); err != nil {
 		if err == errUnchanged {
@@ -277,8 +291,33 @@ func (k *LocalKeyring) change(edit func(map[string]*kek) error) error {
 	return nil
 }
 
-// live returns the live KEK kekID.
+// reloadLocked makes the file's current content current here; k.mu held.
+func (k *LocalKeyring) reloadLocked() error {
+	data, err := readKeyFile(k.path, maxKeyringFile)
+	if err != nil {
+		return fmt.Errorf("keys: reread keyring: %w", err)
+	}
+	r, err := k.decode(data)
+	if err != nil {
+		return fmt.Errorf("keys: reread keyring %s: %w", k.path, err)
+	}
+	k.cur.Store(r)
+	return nil
+}
+
+// live returns the live KEK kekID, looking in the file once more when this
+// process has not seen it (another process sharing the file made it).
 func (k *LocalKeyring) live(kekID string) (*kek, error) {
+	if k.cur.Load().keks[kekID] == nil {
+		k.mu.Lock()
+		if k.cur.Load().keks[kekID] == nil {
+			if err := k.reloadLocked(); err != nil {
+				k.mu.Unlock()
+				return nil, err
+			}
+		}
+		k.mu.Unlock()
+	}
 	e := k.cur.Load().keks[kekID]
 	switch {
 	case e == nil:

@@ -39,8 +39,12 @@ func TestKeyring_FileMode0600(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: keyring mode %04o, want 0600", when, fi.Mode().Perm())
 		}
-		if names := dirNames(t, filepath.Dir(path)); !slices.Equal(names, []string{"keyring"}) {
-			t.Fatalf("%s: directory holds %q, want only the keyring (no temporary files)", when, names)
+		names := slices.DeleteFunc(dirNames(t, filepath.Dir(path)), func(n string) bool { return n == "keyring.lock" })
+		if !slices.Equal(names, []string{"keyring"}) {
+			t.Fatalf("%s: directory holds %q, want only the keyring and its lock file (no temporary files)", when, names)
+		}
+		if fi, err := os.Stat(path + ".lock"); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: lock file mode %04o, want 0600", when, fi.Mode().Perm())
 		}
 	}
 	check("created")
@@ -232,4 +236,58 @@ func mustKEK(t *testing.T, k *keys.LocalKeyring) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestKeyringSharedByTwoProcesses opens one keyring file twice, as two nodes
+// sharing a data directory do: KEKs each creates survive the other's
+// writes, and each finds the other's.
+func TestKeyringSharedByTwoProcesses(t *testing.T) {
+	dir := t.TempDir()
+	master, err := keys.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keyring")
+	a, err := keys.OpenLocalKeyring(path, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keys.OpenLocalKeyring(path, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ka, err := a.CreateKEK(ctx, "tenant-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := b.CreateKEK(ctx, "tenant-b") // must not drop ka from the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, _ := keys.NewDataKey()
+	for _, tc := range []struct {
+		name  string
+		by    *keys.LocalKeyring
+		other *keys.LocalKeyring
+		kek   string
+	}{{"a's KEK through b", a, b, ka}, {"b's KEK through a", b, a, kb}} {
+		wrapped, err := tc.by.Wrap(ctx, tc.kek, dek, []byte("ctx"))
+		if err != nil {
+			t.Fatalf("%s: wrap: %v", tc.name, err)
+		}
+		got, err := tc.other.Unwrap(ctx, tc.kek, wrapped, []byte("ctx"))
+		if err != nil || !got.Equal(dek) {
+			t.Fatalf("%s: unwrap: %v", tc.name, err)
+		}
+	}
+	c, err := keys.OpenLocalKeyring(path, master) // a third opener sees both
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{ka, kb} {
+		if _, err := c.Wrap(ctx, id, dek, nil); err != nil {
+			t.Fatalf("KEK %s lost from the file: %v", id, err)
+		}
+	}
 }
