@@ -171,15 +171,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		log.Warn("passkeys are unavailable, and so are operator setup and passkey sign-in: set public_url (KAIGI_PUBLIC_URL) to the https:// URL people open, or http://localhost:<port> for local use",
 			"url", cfg.URL(), "reason", err.Error())
 	}
+	notify := func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string) {
+		if err := realtime.NotifyAccount(ctx, a.Bus, tenant, account, reason); err != nil {
+			log.Warn("notify the realtime gateways", "tenant", string(tenant), "err", err)
+		}
+	}
 	a.Identity = identity.New(identity.Options{Store: store.Identity(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Log: log, BaseURL: cfg.URL(),
-		Passkeys: rp, Ceremonies: a.DB.PasskeyCeremonies(a.Clock)})
+		Passkeys: rp, Ceremonies: a.DB.PasskeyCeremonies(a.Clock), AccessChanged: notify})
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log, Blobs: a.Blobs, MaxFileBytes: cfg.MaxFileBytes,
-		AccessChanged: func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string) {
-			if err := realtime.NotifyAccount(ctx, a.Bus, tenant, account, reason); err != nil {
-				log.Warn("notify the realtime gateways", "tenant", string(tenant), "err", err)
-			}
-		}})
+		AccessChanged: notify})
 	rt := opts.Realtime
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer = a.Chat, a.Identity, a.Bus, log, a.Registry
 	rt.Origins = []string{realtime.OriginOf(cfg.URL())}

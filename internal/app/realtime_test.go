@@ -429,11 +429,6 @@ func TestRealtimeDeactivationAndSignOutCloseSockets(t *testing.T) {
 		if r := w.admin.do("POST", "/api/v1/admin/accounts/"+string(w.memberID)+"/deactivate", nil); r.status != 204 {
 			t.Fatalf("deactivate: %d %s", r.status, r.body)
 		}
-		// What identity.Deactivate should do once the hook is wired (see the
-		// report): tell the gateways.
-		if err := realtime.NotifyAccount(t.Context(), w.s.Bus, w.tenant.ID, w.memberID, "account.deactivate"); err != nil {
-			t.Fatal(err)
-		}
 		if code := s.closedWith(); code != realtime.StatusSessionEnded {
 			t.Fatalf("closed with %d, want %d", code, realtime.StatusSessionEnded)
 		}

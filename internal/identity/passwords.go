@@ -50,7 +50,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor principal.Principal,
 	}
 	now := s.clock.Now()
 	acct.PasswordHash, acct.Updated = hash, now
-	return s.store.Update(ctx, func(tx Tx) error {
+	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.UpdateAccount(ctx, acct); err != nil {
 			return err
 		}
@@ -59,6 +59,10 @@ func (s *Service) ChangePassword(ctx context.Context, actor principal.Principal,
 		}
 		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "password.change", Target: "account:" + string(acct.ID)})
 	})
+	if err == nil {
+		s.accessChanged(ctx, acct.Tenant, acct.ID, "password.change")
+	}
+	return err
 }
 
 // RequestPasswordReset makes a single-use reset link for an account, if
@@ -98,7 +102,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, next, source string)
 		return ErrLinkInvalid
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx Tx) error {
+	var who Account
+	err := s.store.Update(ctx, func(tx Tx) error {
 		id, err := tx.UsePasswordReset(ctx, hashSecret(token), now)
 		if err != nil {
 			if errs.Is(err, errs.NotFound) {
@@ -119,6 +124,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, next, source string)
 			return err
 		}
 		acct.PasswordHash, acct.Updated = hash, now
+		who = acct
 		if err := tx.UpdateAccount(ctx, acct); err != nil {
 			return err
 		}
@@ -127,4 +133,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, next, source string)
 		}
 		return s.record(ctx, tx, audit.Entry{Actor: principal.Anon(source), Tenant: acct.Tenant, Action: "password.reset", Target: "account:" + string(acct.ID)})
 	})
+	if err == nil {
+		s.accessChanged(ctx, who.Tenant, who.ID, "password.reset")
+	}
+	return err
 }

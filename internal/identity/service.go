@@ -63,6 +63,7 @@ type Service struct {
 	// rp runs passkey ceremonies; nil when passkeys are unavailable.
 	rp         *passkey.RelyingParty
 	ceremonies passkey.SessionStore
+	changed    func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string)
 }
 
 // Options configure a Service.
@@ -74,6 +75,11 @@ type Options struct {
 	Log     *slog.Logger
 	BaseURL string            // where links point, e.g. https://kaigi.example.com
 	Limiter *throttle.Limiter // default: in memory, with the clock
+	// AccessChanged, if set, is called after a committed change that ends
+	// an account's sessions or changes what it may see (deactivation, role
+	// change, sessions ended, password reset), so that live connections
+	// close at once. Default: nothing.
+	AccessChanged func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string)
 	// Passkeys is the WebAuthn relying party. Default nil: passkey
 	// enrolment and sign-in, and operator setup, answer that passkeys are
 	// unavailable.
@@ -97,7 +103,7 @@ func New(o Options) *Service {
 	if o.Ceremonies == nil {
 		o.Ceremonies = passkey.NewMemorySessionStore(o.Clock)
 	}
-	return &Service{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), limiter: o.Limiter,
+	return &Service{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), limiter: o.Limiter, changed: o.AccessChanged,
 		rp: o.Passkeys, ceremonies: o.Ceremonies}
 }
 
@@ -170,4 +176,11 @@ func principalOf(a Account, session, source, client string) principal.Principal 
 func (s *Service) record(ctx context.Context, tx Tx, e audit.Entry) error {
 	_, err := s.audit.Append(ctx, tx, e)
 	return err
+}
+
+// accessChanged reports a committed change of what an account may do.
+func (s *Service) accessChanged(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string) {
+	if s.changed != nil && account != "" {
+		s.changed(context.WithoutCancel(ctx), tenant, account, reason)
+	}
 }

@@ -185,6 +185,9 @@ func (s *Service) EndSession(ctx context.Context, actor principal.Principal, id 
 		return s.record(ctx, tx, audit.Entry{Actor: actor, Tenant: auditTenant(actor.Tenant), Action: "session.end", Target: "session:" + id,
 			Details: map[string]string{"ended": strconv.FormatInt(n, 10)}})
 	})
+	if err == nil {
+		s.accessChanged(ctx, actor.Tenant, actor.User, "session.end")
+	}
 	return n, err
 }
 

@@ -266,7 +266,7 @@ func (s *Service) Deactivate(ctx context.Context, actor principal.Principal, id 
 	}
 	now := s.clock.Now()
 	a.State, a.Updated = AccountDeactivated, now
-	return s.store.Update(ctx, func(tx Tx) error {
+	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
@@ -277,6 +277,10 @@ func (s *Service) Deactivate(ctx context.Context, actor principal.Principal, id 
 		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "account.deactivate", Target: "account:" + string(a.ID),
 			Details: map[string]string{"sessions_ended": strconv.FormatInt(n, 10)}})
 	})
+	if err == nil {
+		s.accessChanged(ctx, a.Tenant, a.ID, "account.deactivate")
+	}
+	return err
 }
 
 func (s *Service) checkNotLastAdmin(ctx context.Context, a Account) error {
@@ -353,7 +357,7 @@ func (s *Service) SetRoles(ctx context.Context, actor principal.Principal, id id
 	now := s.clock.Now()
 	old := strings.Join(roleStrings(a.Roles), ",")
 	a.Roles, a.Updated = roles, now
-	return s.store.Update(ctx, func(tx Tx) error {
+	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.UpdateAccount(ctx, a); err != nil {
 			return err
 		}
@@ -364,6 +368,10 @@ func (s *Service) SetRoles(ctx context.Context, actor principal.Principal, id id
 		return s.record(ctx, tx, audit.Entry{Actor: actor, Action: "account.roles", Target: "account:" + string(a.ID),
 			Details: map[string]string{"from": old, "to": strings.Join(roleStrings(roles), ","), "sessions_ended": strconv.FormatInt(n, 10)}})
 	})
+	if err == nil {
+		s.accessChanged(ctx, a.Tenant, a.ID, "account.roles")
+	}
+	return err
 }
 
 // ResetLink makes a single-use password reset link for an account of the

@@ -21,15 +21,18 @@ import (
 
 // BenchmarkFanOut sends events to one channel followed by N sockets on
 // this node (real WebSockets over loopback, the clients in this process),
-// in bursts of 64, and reports deliveries per second, and writes per
-// delivery (below 1 when the writer coalesces frames into one message).
+// one at a time (each delivered everywhere before the next) or in bursts of
+// 64, and reports deliveries per second and writes per delivery (below 1
+// when the writer coalesces frames into one message).
 func BenchmarkFanOut(b *testing.B) {
 	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) { benchFanOut(b, n) })
+		for _, burst := range []int{1, 64} {
+			b.Run(fmt.Sprintf("conns=%d/burst=%d", n, burst), func(b *testing.B) { benchFanOut(b, n, burst) })
+		}
 	}
 }
 
-func benchFanOut(b *testing.B, n int) {
+func benchFanOut(b *testing.B, n, burst int) {
 	e := newEnv(b, func(o *realtime.Options) { o.SendQueue, o.SendQueueBytes = 1<<14, 64<<20 })
 	users := make([]ids.UserID, n)
 	for i := range users {
@@ -37,6 +40,7 @@ func benchFanOut(b *testing.B, n int) {
 	}
 	e.chat.addChannel("c1", users...)
 	var events, readies atomic.Int64
+	wake := make(chan struct{}, 1) // a reader counted something
 	for _, u := range users {
 		ws, _, err := websocket.Dial(b.Context(), e.url, dialOpts(string(u), testOrigin))
 		if err != nil {
@@ -53,20 +57,33 @@ func benchFanOut(b *testing.B, n int) {
 				}
 				events.Add(int64(bytes.Count(m, []byte(`"type":"event"`))))
 				readies.Add(int64(bytes.Count(m, []byte(`"type":"ready"`))))
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
-	waitFor(b, func() bool { return readies.Load() == int64(n) })
+	until := func(cond func() bool) {
+		timeout := time.After(time.Minute)
+		for !cond() {
+			select {
+			case <-wake:
+			case <-timeout:
+				b.Fatal("timed out")
+			}
+		}
+	}
+	until(func() bool { return readies.Load() == int64(n) })
 	writes0 := e.metric("kaigi_realtime_frames_per_write")
 	body := strings.Repeat("a message of ordinary length ", 4)
-	const burst = 64
 	b.ResetTimer()
 	start := time.Now()
 	for i := 1; i <= b.N; i++ {
 		e.chat.send(b, "c1", "u0", body)
 		if i%burst == 0 || i == b.N {
 			want := int64(n) * int64(i)
-			waitFor(b, func() bool { return events.Load() >= want })
+			until(func() bool { return events.Load() >= want })
 		}
 	}
 	elapsed := time.Since(start)
@@ -90,7 +107,7 @@ func waitFor(b *testing.B, cond func() bool) {
 		if time.Now().After(deadline) {
 			b.Fatal("timed out")
 		}
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -119,27 +136,13 @@ func idleMemory(b *testing.B, n int) (float64, float64) {
 		e.chat.send(b, fmt.Sprintf("channel-%d", i), "u0", "history")
 	}
 	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	hello := maskedText([]byte(`{"type":"hello","cursors":{}}`))
 	var conns []net.Conn
 	b.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	})
-	open := func(u ids.UserID) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		conns = append(conns, c)
-		fmt.Fprintf(c, "GET /api/v1/realtime HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\nX-Test-User: %s\r\n\r\n", addr, testOrigin, u)
-		resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
-		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-			b.Fatalf("handshake: %v %v", resp, err)
-		}
-		c.Write(hello)
-	}
+	open := func(u ids.UserID) { conns = append(conns, rawSocket(b, addr, u)) }
 	written := func() float64 { return e.metric("kaigi_realtime_frames_per_write") }
 	open(users[n]) // warms the tenant's subscriptions and pools up
 	waitFor(b, func() bool { return written() == 1 })
@@ -163,6 +166,26 @@ func settle() {
 	time.Sleep(200 * time.Millisecond)
 	runtime.GC()
 	runtime.GC()
+}
+
+// rawSocket opens a realtime socket for user by hand over TCP, says hello
+// and reads nothing more: the least a client can hold.
+func rawSocket(tb testing.TB, addr string, user ids.UserID) net.Conn {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /api/v1/realtime HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\nX-Test-User: %s\r\n\r\n", addr, testOrigin, user)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		c.Close()
+		tb.Fatalf("handshake: %v %v", resp, err)
+	}
+	c.Write(maskedText([]byte(`{"type":"hello","cursors":{}}`)))
+	tb.Cleanup(func() { c.Close() })
+	return c
 }
 
 // maskedText is a client's text frame (clients mask what they send).

@@ -166,6 +166,18 @@ func (c *conn) close(code websocket.StatusCode, why string) {
 }
 
 func (c *conn) closeLocked(code websocket.StatusCode, why string) {
+	c.endLocked(func() { c.ws.Close(code, why) })
+}
+
+// abort drops a connection whose peer does not answer, without the close
+// handshake it would not answer either.
+func (c *conn) abort() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endLocked(func() { c.ws.CloseNow() })
+}
+
+func (c *conn) endLocked(closeWS func()) {
 	if c.closing {
 		return
 	}
@@ -174,7 +186,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, why string) {
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()
-		c.ws.Close(code, why)
+		closeWS()
 	}()
 }
 
@@ -267,6 +279,8 @@ func (c *conn) hello(f clientFrame) {
 	}
 	h.finishJoin(c, list, cursors)
 	c.mu.Lock()
+	c.helloT.Stop()
+	c.helloT = nil
 	c.armRevalidateLocked()
 	c.mu.Unlock()
 }
@@ -580,7 +594,9 @@ func (c *conn) catchUp(ch string, s *syncState, cur int64) {
 	if len(evs) == catchUpPage {
 		return // the next page after this one is written
 	}
-	delete(c.syncs, ch)
+	if delete(c.syncs, ch); len(c.syncs) == 0 {
+		c.syncs = nil
+	}
 	if s.overflow {
 		c.startSyncLocked(ch, nil)
 		return
@@ -662,7 +678,7 @@ func (c *conn) heartbeat() {
 	}
 	if err != nil && c.lastRead.Load() == before {
 		if int(c.missed.Add(1)) >= c.g.opts.MaxMissedPongs {
-			c.close(websocket.StatusPolicyViolation, "no answer to ping")
+			c.abort()
 			return
 		}
 	} else {

@@ -46,7 +46,9 @@
 // too many malformed frames, frames too fast) or reads too slowly ("too
 // slow"), 1009 for a message over Options.ReadLimit, 1011 when the server
 // cannot check the connection, and 4401 when the session ended (signed
-// out, expired, account deactivated): sign in again before reconnecting.
+// out, expired, account deactivated): sign in again before reconnecting. A
+// peer that leaves the server's pings unanswered is dropped without a
+// close frame.
 // Any other close is safe to retry with the cursors the client holds.
 //
 // # Exactly once, in order

@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -382,6 +383,25 @@ func TestProtocolLimits(t *testing.T) {
 			t.Fatalf("closed with %d, want 1008", code)
 		}
 	})
+}
+
+func TestHeartbeatKeepsLiveSocketsAndDropsDeadOnes(t *testing.T) {
+	e := newEnv(t, func(o *realtime.Options) {
+		o.HeartbeatInterval, o.PongTimeout, o.MaxMissedPongs = 50*time.Millisecond, 250*time.Millisecond, 2
+	})
+	e.chat.addChannel("c1", "alice", "bob")
+	alive := e.connect("alice", nil) // reads, so its library answers pings
+	alive.expect("ready")
+	// bob's socket is a bare TCP connection that will never answer a ping.
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	dead := rawSocket(t, addr, "bob")
+	eventually(t, "the dead socket to be dropped", func() bool { return e.metric("kaigi_realtime_connections") == 1 })
+	dead.SetReadDeadline(time.Now().Add(waitLimit))
+	if _, err := io.Copy(io.Discard, dead); err != nil {
+		t.Fatalf("the server did not close the dead socket: %v", err)
+	}
+	e.chat.send(t, "c1", "bob", "still there?")
+	alive.events("c1", 0, 1) // many heartbeats later
 }
 
 func TestTypingReachesTheOthersOnly(t *testing.T) {

@@ -37,6 +37,12 @@ type Sessions interface {
 	Sessions(ctx context.Context, actor principal.Principal) ([]identity.Session, error)
 }
 
+// The services the gateway is wired to satisfy its interfaces.
+var (
+	_ Chat     = (*chat.Service)(nil)
+	_ Sessions = (*identity.Service)(nil)
+)
+
 // Defaults of Options.
 const (
 	DefaultReadLimit          = 32 << 10
