@@ -265,3 +265,23 @@ func TestRoleChangeEndsSessionsAndResetLinkWorksOnce(t *testing.T) {
 		t.Fatalf("the new password (a compliance officer must enrol a second factor): %d %s", r.status, r.body)
 	}
 }
+
+func TestExpiredInvitationsAndResetLinksAreRefused(t *testing.T) {
+	w := startWorld(t)
+	var inv httpapi.InviteCreated
+	w.admin.do("POST", "/api/v1/admin/invitations", map[string]string{"email": "late@acme.example", "kind": "member"}).json(t, &inv)
+	m := inviteAndSignIn(t, w, "reset@acme.example")
+	_ = m
+	var lb httpapi.LinkBody
+	w.admin.do("POST", "/api/v1/admin/accounts/"+string(mustAccount(t, w, "reset@acme.example"))+"/reset-link", nil).json(t, &lb)
+
+	w.s.Clock.Advance(2 * time.Hour) // past the reset link's hour
+	anon := newClient(t, w.s.URL)
+	if r := anon.do("POST", "/api/v1/password/reset", map[string]string{"token": fragmentParam(t, lb.Link, "token"), "password": "Granite-Meadow-Violin-58-Ember"}); r.status != 400 || !strings.Contains(string(r.body), "not valid") {
+		t.Fatalf("an expired reset link: %d %s", r.status, r.body)
+	}
+	w.s.Clock.Advance(7 * 24 * time.Hour) // past the invitation's week
+	if r := anon.do("POST", "/api/v1/invitations/accept", map[string]string{"token": fragmentParam(t, inv.Link, "token"), "display_name": "Late", "password": goodPassword}); r.status != 400 || !strings.Contains(string(r.body), "not valid") {
+		t.Fatalf("an expired invitation: %d %s", r.status, r.body)
+	}
+}
