@@ -270,8 +270,7 @@ func TestExpiredInvitationsAndResetLinksAreRefused(t *testing.T) {
 	w := startWorld(t)
 	var inv httpapi.InviteCreated
 	w.admin.do("POST", "/api/v1/admin/invitations", map[string]string{"email": "late@acme.example", "kind": "member"}).json(t, &inv)
-	m := inviteAndSignIn(t, w, "reset@acme.example")
-	_ = m
+	inviteAndSignIn(t, w, "reset@acme.example")
 	var lb httpapi.LinkBody
 	w.admin.do("POST", "/api/v1/admin/accounts/"+string(mustAccount(t, w, "reset@acme.example"))+"/reset-link", nil).json(t, &lb)
 
