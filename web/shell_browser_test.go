@@ -160,25 +160,25 @@ func TestShellInBrowser(t *testing.T) {
 
 	t.Run("routes have pages, headings and aria-current", func(t *testing.T) {
 		p := openShell(t, b, srv, "/signin")
-		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/chat"]`)))
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/meetings"]`)))
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
-		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/chat" {
-			t.Errorf("location = %s, want /chat", got)
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/meetings" {
+			t.Errorf("location = %s, want /meetings", got)
 		}
-		if got := text(t, p, "h1"); got != "Chat" {
+		if got := text(t, p, "h1"); got != "Meetings" {
 			t.Errorf("h1 = %q", got)
 		}
 		if got := focused(t, p); got != "h1" {
 			t.Errorf("focus after navigation on %s, want the page's h1", got)
 		}
 		current := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("[aria-current]")].map(a => a.getAttribute("href") + "=" + a.getAttribute("aria-current"))`)
-		if !slices.Equal(current, []string{"/chat=page"}) {
-			t.Errorf("aria-current on %v, want only /chat=page", current)
+		if !slices.Equal(current, []string{"/meetings=page"}) {
+			t.Errorf("aria-current on %v, want only /meetings=page", current)
 		}
-		if got := browsertest.Run(t, p, chromedp.Title()); got != "Chat · Kaigi" {
+		if got := browsertest.Run(t, p, chromedp.Title()); got != "Meetings · Kaigi" {
 			t.Errorf("title = %q", got)
 		}
-		p.Screenshot(t, "chat-wide-en")
+		p.Screenshot(t, "meetings-wide-en")
 
 		p.Do(t, chromedp.NavigateBack())
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
@@ -196,7 +196,7 @@ func TestShellInBrowser(t *testing.T) {
 			"/operator":             "Operator console",
 			"/trust":                "Trust Center",
 			"/no-such-page":         "Page not found",
-			"/chat/general?x=1#top": "Chat",
+			"/chat/general?x=1#top": "Sign in to Kaigi",
 		} {
 			p.Navigate(t, srv.URL+path)
 			waitReady(t, p)
@@ -251,11 +251,12 @@ func TestShellInBrowser(t *testing.T) {
 			t.Error("the focused navigation link has no visible outline")
 		}
 
-		// Enter follows the focused link.
+		// Enter follows the focused link; chat needs a session, so it
+		// asks to sign in first.
 		press(t, p, kb.Enter)
-		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
-		if got := text(t, p, "h1"); got != "Chat" {
-			t.Errorf("Enter on the Chat link shows %q", got)
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin?next=%2Fchat" {
+			t.Errorf("Enter on the Chat link signed out shows %s, want the sign-in page with next", got)
 		}
 
 		// The skip link moves the focus to the main region.

@@ -124,8 +124,14 @@ func TestMessagesThreadsEditsReactionsAndCatchUp(t *testing.T) {
 	if r := w.member.do("PATCH", "/api/v1/messages/"+first.ID, map[string]string{"body": "Hello again"}); r.status != 200 {
 		t.Fatalf("edit: %d %s", r.status, r.body)
 	}
+	var reacted chat.View
 	if r := w.guest.do("PUT", "/api/v1/messages/"+first.ID+"/reactions/"+url.PathEscape("👍"), nil); r.status != 200 {
 		t.Fatalf("react: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &reacted)
+	}
+	if len(reacted.Reactions["👍"]) != 1 || reacted.Reactions["👍"][0] != w.guestID {
+		t.Fatalf("the answer to a reaction must include it: %+v", reacted.Reactions)
 	}
 	if r := w.member.do("DELETE", "/api/v1/messages/"+reply.ID, nil); r.status != 403 {
 		t.Fatalf("deleting someone else's message: %d", r.status)

@@ -247,6 +247,12 @@ func TestSignInWithTOTPAndReplayRefused(t *testing.T) {
 	if r := c2.do("POST", "/api/v1/auth/second-factor", map[string]string{"kind": "totp", "code": next}); r.status != 200 {
 		t.Fatalf("next step's code: %d %s", r.status, r.body)
 	}
+	// The completed session has the tenant's idle limit (hours), not the
+	// ten minutes of a sign-in in progress.
+	w.s.Clock.Advance(20 * time.Minute)
+	if r := c2.do("GET", "/api/v1/admin/accounts", nil); r.status != 200 {
+		t.Fatalf("20 idle minutes after a completed sign-in: %d %s", r.status, r.body)
+	}
 }
 
 func TestStateChangesNeedTheCSRFToken(t *testing.T) {

@@ -294,7 +294,7 @@ func (s *Service) React(ctx context.Context, p principal.Principal, id, emoji st
 		if err := tx.SetReaction(ctx, m.ID, p.User, emoji, on, now); err != nil {
 			return err
 		}
-		rs, err := s.store.Reactions(ctx, []string{m.ID})
+		rs, err := tx.Reactions(ctx, []string{m.ID})
 		if err != nil {
 			return err
 		}

@@ -122,6 +122,8 @@ type Tx interface {
 	InsertMessage(ctx context.Context, m Message) error
 	UpdateMessage(ctx context.Context, m Message, previous []byte, replaced time.Time) error
 	SetReaction(ctx context.Context, message string, account ids.UserID, emoji string, on bool, at time.Time) error
+	// Reactions reads reactions as the transaction sees them.
+	Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error)
 	InsertEvent(ctx context.Context, e Event) error
 	InsertFile(ctx context.Context, f File) error
 	InsertNotification(ctx context.Context, n Notification) error

@@ -296,7 +296,17 @@ func (db *DB) Messages(ctx context.Context, channel string, before int64, limit 
 	return out, rows.Err()
 }
 
+// Reactions returns the reactions of messages, by message and emoji.
 func (db *DB) Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error) {
+	return reactions(ctx, db.Query, messages)
+}
+
+// Reactions reads reactions within the transaction, seeing its own changes.
+func (tx *Tx) Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error) {
+	return reactions(ctx, tx.Query, messages)
+}
+
+func reactions(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), messages []string) (map[string]map[string][]ids.UserID, error) {
 	out := map[string]map[string][]ids.UserID{}
 	if len(messages) == 0 {
 		return out, nil
@@ -305,7 +315,7 @@ func (db *DB) Reactions(ctx context.Context, messages []string) (map[string]map[
 	for i, m := range messages {
 		args[i] = m
 	}
-	rows, err := db.Query(ctx, `SELECT message_id, emoji, account_id FROM reactions WHERE message_id IN (?`+strings.Repeat(", ?", len(messages)-1)+`) ORDER BY created_at`, args...)
+	rows, err := query(ctx, `SELECT message_id, emoji, account_id FROM reactions WHERE message_id IN (?`+strings.Repeat(", ?", len(messages)-1)+`) ORDER BY created_at`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -344,8 +344,8 @@ func (tx *Tx) InsertSession(ctx context.Context, s identity.Session) error {
 }
 
 func (tx *Tx) UpdateSession(ctx context.Context, s identity.Session) error {
-	_, err := tx.Exec(ctx, `UPDATE sessions SET token_hash = ?, state = ?, methods = ?, last_seen_at = ?, expires_at = ?, source = ?, ended_at = ? WHERE id = ?`,
-		s.TokenHash, s.State, joinList(s.Methods), ns(s.LastSeen), ns(s.Expires), s.Source, nullNS(s.Ended), s.ID)
+	_, err := tx.Exec(ctx, `UPDATE sessions SET token_hash = ?, state = ?, methods = ?, created_at = ?, last_seen_at = ?, idle_timeout = ?, expires_at = ?, source = ?, ended_at = ? WHERE id = ?`,
+		s.TokenHash, s.State, joinList(s.Methods), ns(s.Created), ns(s.LastSeen), int64(s.IdleTimeout), ns(s.Expires), s.Source, nullNS(s.Ended), s.ID)
 	return err
 }
 

@@ -103,5 +103,69 @@ export const api = {
   get: (path) => request("GET", path),
   post: (path, body) => request("POST", path, body),
   put: (path, body) => request("PUT", path, body),
+  patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
 };
+
+/**
+ * upload sends a file as the raw body of a POST (with the anti-forgery
+ * token) and resolves to the answer's JSON. It uses XMLHttpRequest, the one
+ * browser API that reports the progress of a request body.
+ * @param {string} path an absolute path under /api/
+ * @param {Blob} body
+ * @param {{onProgress?: (fraction: number) => void, signal?: AbortSignal}} [options]
+ * @returns {Promise<any>}
+ */
+export function upload(path, body, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.responseType = "text";
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    if (csrf) {
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+    }
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && event.total > 0) {
+          onProgress(event.loaded / event.total);
+        }
+      });
+    }
+    const offline = () => reject(new ApiError({ status: 0, code: "offline" }));
+    xhr.addEventListener("error", offline);
+    xhr.addEventListener("timeout", offline);
+    xhr.addEventListener("abort", () => reject(new DOMException("The upload was cancelled.", "AbortError")));
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      const e = (data && data.error) || {};
+      reject(
+        new ApiError({
+          status: xhr.status,
+          code: typeof e.code === "string" ? e.code : "",
+          message: typeof e.message === "string" ? e.message : "",
+          requestId: typeof e.request_id === "string" ? e.request_id : "",
+          retryAfter: parseRetryAfter(xhr.getResponseHeader("Retry-After")),
+        }),
+      );
+    });
+    if (signal) {
+      if (signal.aborted) {
+        reject(new DOMException("The upload was cancelled.", "AbortError"));
+        return;
+      }
+      signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    }
+    xhr.send(body);
+  });
+}

@@ -141,7 +141,9 @@ export function t(key, params) {
 }
 
 /**
- * translate fills in every element under root that names a message.
+ * translate fills in every element under root that names a message: its
+ * text (data-i18n), or its aria-label, alt or title attribute
+ * (data-i18n-aria-label, data-i18n-alt, data-i18n-title).
  * @param {ParentNode} root
  */
 export function translate(root) {
@@ -153,6 +155,9 @@ export function translate(root) {
   }
   for (const el of root.querySelectorAll("[data-i18n-alt]")) {
     el.setAttribute("alt", t(el.dataset.i18nAlt));
+  }
+  for (const el of root.querySelectorAll("[data-i18n-title]")) {
+    el.setAttribute("title", t(el.dataset.i18nTitle));
   }
   for (const el of root.querySelectorAll("time[data-format]")) {
     el.textContent = formatTime(el.dataset.format, new Date(el.dateTime));
@@ -210,6 +215,14 @@ export function formatWait(seconds) {
  */
 export function formatList(items) {
   return new Intl.ListFormat(formatLocale(), { style: "long", type: "conjunction" }).format(items);
+}
+
+/**
+ * locale returns the locale the app formats dates and numbers in (see
+ * formatLocale), for formats of its own.
+ */
+export function locale() {
+  return formatLocale();
 }
 
 /**

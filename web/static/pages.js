@@ -1,7 +1,7 @@
 // The route table, the pages of the shell (first-operator setup, one
 // placeholder per area still to come, "not found"), and the pages built in
 // their own modules: sign-in, invitations and password reset, security
-// settings and the admin center.
+// settings, the admin center and chat.
 
 import { h, icon } from "./dom.js";
 import { t, onChange, formatDateTime } from "./i18n.js";
@@ -9,6 +9,7 @@ import { signInPage } from "./signin.js";
 import { invitePage, resetPage } from "./invite.js";
 import { securityPage } from "./security.js";
 import { adminPage } from "./admin.js";
+import { chatPage } from "./chat.js";
 
 /**
  * setupPage checks the one-time link that `kaigi serve` prints for setting up
@@ -101,11 +102,7 @@ export const routes = [
   { path: "/invite", titleKey: "invite.title", render: invitePage },
   { path: "/reset", titleKey: "reset.title", render: resetPage },
   { path: "/setup", titleKey: "setup.title", render: setupPage },
-  {
-    path: "/chat",
-    titleKey: "nav.chat",
-    render: areaPage({ iconName: "chat", titleKey: "nav.chat", descriptionKey: "area.chat.description" }),
-  },
+  { path: "/chat", titleKey: "nav.chat", render: chatPage, signedIn: true },
   {
     path: "/meetings",
     titleKey: "nav.meetings",

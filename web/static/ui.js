@@ -449,7 +449,7 @@ export function downloadText(filename, text) {
  * where it was.
  * @param {{titleKey: string, titleParams?: Record<string, string|number>}} o
  */
-function modal({ titleKey, titleParams }) {
+export function modal({ titleKey, titleParams }) {
   const headingId = uid("dialog");
   const body = h("div", { class: "dialog-body" });
   const dialog = h("dialog", { class: "dialog", "aria-labelledby": headingId }, h("h2", { id: headingId, i18n: titleKey, i18nParams: titleParams }), body);
