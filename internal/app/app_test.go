@@ -241,6 +241,7 @@ var allowed = map[string][]string{
 	// Chat: any member or guest; the chat service decides on team and channel membership.
 	"POST /api/v1/channels/{id}/files":               tenantUsers,
 	"GET /api/v1/search":                             tenantUsers,
+	"GET /api/v1/people":                             tenantUsers,
 	"POST /api/v1/external-chats":                    tenantUsers,
 	"GET /api/v1/notifications":                      tenantUsers,
 	"POST /api/v1/notifications/read":                tenantUsers,

@@ -437,3 +437,29 @@ func TestMentionsNotifyOnlyThoseWhoCanSee(t *testing.T) {
 		t.Fatalf("after marking read: %d %+v", n.Ended, ns)
 	}
 }
+
+func TestPeopleShowsNamesButNotTheDirectoryToGuests(t *testing.T) {
+	w := startChatWorld(t)
+	inviteAndSignIn(t, w.world, "outside@acme.example")
+	outside := mustAccount(t, w.world, "outside@acme.example")
+	q := "/api/v1/people?id=" + string(w.memberID) + "&id=" + string(w.guestID) + "&id=" + string(outside) + "&id=" + ids.New()
+	var seen []chat.Person
+	w.member.do("GET", q, nil).json(t, &seen)
+	if len(seen) != 3 {
+		t.Fatalf("a member sees the organisation's people: %+v", seen)
+	}
+	for _, p := range seen {
+		if p.ID == w.guestID && !p.Guest {
+			t.Fatalf("the guest is not marked: %+v", p)
+		}
+	}
+	w.guest.do("GET", q, nil).json(t, &seen)
+	if len(seen) != 2 {
+		t.Fatalf("a guest sees only teammates: %+v", seen)
+	}
+	for _, p := range seen {
+		if p.ID == outside {
+			t.Fatal("a guest saw someone outside their team")
+		}
+	}
+}

@@ -307,6 +307,18 @@ func RegisterChat(s *Server, c *chat.Service) {
 		WriteJSON(w, http.StatusOK, ch)
 		return nil
 	})
+	route("GET", "/api/v1/people", "Names of the people with the given ?id= (repeatable): your organisation's, or for guests those who share a team.", nil, []chat.Person{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+		var who []ids.UserID
+		for _, id := range r.URL.Query()["id"] {
+			who = append(who, ids.UserID(id))
+		}
+		people, err := c.People(r.Context(), p, who)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, people)
+		return nil
+	})
 }
 
 // NotificationsReadBody says up to when notifications were seen.
