@@ -164,7 +164,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	}
 	fs.BoolVar(&cfg.start, "start", false, "start a node (go build ./cmd/kaigi, kaigi tenant create, kaigi serve) in a temporary data directory")
 	fs.StringVar(&cfg.url, "url", "http://localhost:8080", "the node to load when not --start (loopback only)")
-	fs.StringVar(&cfg.invitation, "invitation", "", "with --url: the first admin's invitation link printed by `kaigi tenant create`")
+	fs.StringVar(&cfg.invitation, "invitation", "", "with --url: the first admin's invitation LINK printed by kaigi tenant create")
 	fs.StringVar(&cfg.origin, "origin", "", "Origin header of WebSocket handshakes (default: the node's URL with 127.0.0.1 named localhost, as the node derives it)")
 	fs.IntVar(&cfg.pid, "pid", 0, "with --url: the server's process id, to read VmRSS and write syscalls from /proc")
 	fs.StringVar(&cfg.metricsToken, "metrics-token", "", "bearer token of /metrics, if the node requires one")
@@ -216,6 +216,8 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--conns, --per-account, --open-rate, --open-inflight, --senders and --workers must be positive")
 	case len(cfg.rates) > maxPhases-1:
 		return nil, fmt.Errorf("--rates: at most %d phases", maxPhases-1)
+	case name == "s3" && cfg.conns == 0 && cfg.satConns == 0:
+		return nil, errors.New("s3: --conns and --sat-conns are both 0: nothing to run")
 	case (name == "s2" || name == "s3" && cfg.conns > 0) && len(cfg.rates) == 0:
 		return nil, errors.New("--rates is empty")
 	case name != "s1" && cfg.duration <= 0:
@@ -230,7 +232,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 			return nil, err
 		}
 	}
-	cfg.command = "go run ./cmd/kaigi-load " + shellJoin(args)
+	cfg.command = "go run ./cmd/kaigi-load " + shellJoin(withoutFlag(args, "markdown"))
 	return cfg, nil
 }
 
@@ -357,6 +359,23 @@ func runScenario(ctx context.Context, cfg *config, n *node, log *slog.Logger) (*
 	}
 	r.LoadAfter = loadAvg()
 	return r, nil
+}
+
+// withoutFlag returns args without the flag name and its value: the
+// command a report records is what measured, not where it was written.
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == name && len(args[i]) > len(a):
+			i++ // its value follows
+		case strings.HasPrefix(a, name+"=") && len(args[i]) > len(a):
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return out
 }
 
 // shellJoin quotes args for a shell where needed.

@@ -206,3 +206,27 @@ func TestOnlyLoopbackIsLoaded(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"plain", []string{"s1", "--start"}, "go run ./cmd/kaigi-load s1 --start"},
+		{"alias and markdown dropped", []string{"density", "--markdown", "docs/benchmarks.md", "--conns", "5"}, "go run ./cmd/kaigi-load density --conns 5"},
+		{"markdown with =", []string{"s2", "-markdown=x.md", "--start"}, "go run ./cmd/kaigi-load s2 --start"},
+		{"quoted", []string{"send", "--start", "--database-url", "postgres://u@127.0.0.1:5432/t?sslmode=disable"},
+			"go run ./cmd/kaigi-load send --start --database-url 'postgres://u@127.0.0.1:5432/t?sslmode=disable'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseArgs(tc.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.command != tc.want {
+				t.Errorf("command %q, want %q", cfg.command, tc.want)
+			}
+		})
+	}
+}

@@ -16,17 +16,15 @@ import (
 // Metric names read from the node's /metrics (the gateway's are defined in
 // internal/realtime/gateway.go).
 const (
-	mConns         = "kaigi_realtime_connections"
-	mDeliveries    = "kaigi_realtime_deliveries_total"
-	mSlow          = "kaigi_realtime_slow_consumers_total"
-	mWrites        = "kaigi_realtime_frames_per_write_count" // one observation per WebSocket write
-	mFramesWritten = "kaigi_realtime_frames_per_write_sum"
-	mGapFills      = "kaigi_realtime_gap_fills_total"
-	mRSS           = "process_resident_memory_bytes"
-	mCPU           = "process_cpu_seconds_total"
-	mHeapInuse     = "go_memstats_heap_inuse_bytes"
-	mStackInuse    = "go_memstats_stack_inuse_bytes"
-	mGoroutines    = "go_goroutines"
+	mDeliveries = "kaigi_realtime_deliveries_total"
+	mSlow       = "kaigi_realtime_slow_consumers_total"
+	mWrites     = "kaigi_realtime_frames_per_write_count" // one observation per WebSocket write
+	mGapFills   = "kaigi_realtime_gap_fills_total"
+	mRSS        = "process_resident_memory_bytes"
+	mCPU        = "process_cpu_seconds_total"
+	mHeapInuse  = "go_memstats_heap_inuse_bytes"
+	mStackInuse = "go_memstats_stack_inuse_bytes"
+	mGoroutines = "go_goroutines"
 )
 
 // sample is one scrape of /metrics: every series by its full name (with

@@ -66,7 +66,10 @@ func remoteNode(cfg *config) (*node, error) {
 		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 			host = "localhost"
 		}
-		origin = u.Scheme + "://" + net.JoinHostPort(host, u.Port())
+		origin = u.Scheme + "://" + host
+		if u.Port() != "" {
+			origin = u.Scheme + "://" + net.JoinHostPort(host, u.Port())
+		}
 	}
 	return &node{base: strings.TrimRight(cfg.url, "/"), origin: origin, pid: cfg.pid, metricsToken: cfg.metricsToken,
 		invitation: cfg.invitation, now: time.Now, desc: "a running node at " + cfg.url, stop: func() {}}, nil
@@ -137,6 +140,9 @@ func startNode(ctx context.Context, cfg *config, log *slog.Logger) (_ *node, err
 		args = append(args, "--database-url", dbURL)
 	}
 	if cfg.natsURL != "" {
+		if _, err := checkLoopback(strings.Replace(strings.Replace(cfg.natsURL, "nats://", "http://", 1), "tls://", "http://", 1)); err != nil {
+			return nil, errors.New("--nats-url must be a NATS server on this machine's loopback")
+		}
 		args = append(args, "--nats-url", cfg.natsURL)
 		desc += ", NATS"
 	} else {

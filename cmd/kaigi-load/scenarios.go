@@ -114,6 +114,9 @@ func (ru *loadRun) openPool(ctx context.Context, who []connSpec) (*pool, time.Du
 		p.close()
 		return nil, took, fmt.Errorf("%w; endings: %s", err, strings.Join(p.endings(), "; "))
 	}
+	if n := p.failed.Load(); n > 0 {
+		ru.r.note("%d of %d connections could not be opened: %s", n, len(who), strings.Join(p.endings(), "; "))
+	}
 	return p, took, nil
 }
 
@@ -231,12 +234,16 @@ func (ru *loadRun) channel(ctx context.Context) error {
 
 func (ru *loadRun) rooms(ctx context.Context) error {
 	cfg, r := ru.cfg, ru.r
-	rate := cfg.rates[0]
-	r.Title = fmt.Sprintf("small room (%d subscribers at %s messages/s)", cfg.conns, num(rate, 0))
-	if cfg.satConns > 0 {
-		r.Title += fmt.Sprintf(" and saturation (%s subscribers in %d channels, %s messages/s each)", num(float64(cfg.satConns), 0), cfg.satChannels, num(cfg.satRate, 0))
-	}
+	var parts []string
 	if cfg.conns > 0 {
+		parts = append(parts, fmt.Sprintf("small room (%d subscribers at %s messages/s)", cfg.conns, num(cfg.rates[0], 0)))
+	}
+	if cfg.satConns > 0 {
+		parts = append(parts, fmt.Sprintf("saturation (%s subscribers in %d channels, %s messages/s each)", num(float64(cfg.satConns), 0), cfg.satChannels, num(cfg.satRate, 0)))
+	}
+	r.Title = strings.Join(parts, " and ")
+	if cfg.conns > 0 {
+		rate := cfg.rates[0]
 		gs, err := ru.env.groups(ctx, []int{max(ru.accountsFor(cfg.conns), cfg.senders)}, cfg.setupWorkers)
 		if err != nil {
 			return err
@@ -439,6 +446,9 @@ func (ru *loadRun) phase(ctx context.Context, p *pool, name string, idx int, sen
 	}
 	if errs := st.errors(); len(errs) > 0 {
 		ru.r.note("%s: send errors: %s", name, strings.Join(errs, "; "))
+	}
+	if n := d.of(mGapFills); n > 0 {
+		ru.r.note("%s: the gateway filled %.0f gaps from the store (kaigi_realtime_gap_fills_total): publishes it missed", name, n)
 	}
 	return res, nil
 }
