@@ -479,3 +479,40 @@ func mustAccount(t *testing.T, w *world, email string) ids.UserID {
 	}
 	return a.ID
 }
+
+// TestRecoveryCodesWorkOnceAndNewOnesReplaceTheOld signs in with a recovery
+// code, fails to use it again, and finds the earlier codes dead once new
+// ones are made.
+func TestRecoveryCodesWorkOnceAndNewOnesReplaceTheOld(t *testing.T) {
+	w := startWorld(t)
+	w.s.Clock.Advance(30 * time.Second)
+	var rc httpapi.RecoveryCodes
+	r := w.admin.do("POST", "/api/v1/me/recovery-codes", map[string]any{"proof": map[string]string{"kind": "totp", "code": oathtool(t, w.secret, w.s.Clock.Now())}})
+	if r.status != 200 {
+		t.Fatalf("recovery codes: %d %s", r.status, r.body)
+	}
+	r.json(t, &rc)
+	if len(rc.Codes) != 10 {
+		t.Fatalf("%d codes", len(rc.Codes))
+	}
+	useCode := func(code string) response {
+		c := newClient(t, w.s.URL)
+		if sb, r := c.signIn("admin@acme.example", goodPassword); sb.State != identity.SessionPendingMFA {
+			t.Fatalf("sign-in: %d %s", r.status, r.body)
+		}
+		return c.do("POST", "/api/v1/auth/second-factor", map[string]string{"kind": "recovery", "code": code})
+	}
+	if r := useCode(rc.Codes[0]); r.status != 200 {
+		t.Fatalf("a recovery code: %d %s", r.status, r.body)
+	}
+	if r := useCode(rc.Codes[0]); r.status != 401 {
+		t.Fatalf("the same recovery code again: %d %s", r.status, r.body)
+	}
+	w.s.Clock.Advance(30 * time.Second)
+	if r := w.admin.do("POST", "/api/v1/me/recovery-codes", map[string]any{"proof": map[string]string{"kind": "totp", "code": oathtool(t, w.secret, w.s.Clock.Now())}}); r.status != 200 {
+		t.Fatalf("new recovery codes: %d %s", r.status, r.body)
+	}
+	if r := useCode(rc.Codes[1]); r.status != 401 {
+		t.Fatalf("an unused code of the replaced set: %d %s", r.status, r.body)
+	}
+}

@@ -65,36 +65,6 @@ func (s *Service) ChangePassword(ctx context.Context, actor principal.Principal,
 	return err
 }
 
-// RequestPasswordReset makes a single-use reset link for an account, if
-// there is one, and returns it for delivery (by email); it returns "" and
-// no error when there is none, so callers answer alike either way.
-func (s *Service) RequestPasswordReset(ctx context.Context, org, email, source string) (string, error) {
-	email, err := NormaliseEmail(email)
-	if err != nil {
-		return "", err
-	}
-	t, err := s.resolveTenant(ctx, org, email)
-	if err != nil {
-		return "", nil
-	}
-	acct, err := s.store.AccountByEmail(ctx, TenantRealm, t.ID, email)
-	if err != nil || acct.State != AccountActive {
-		return "", nil
-	}
-	now := s.clock.Now()
-	token, hash := newSecret("krst_")
-	err = s.store.Update(ctx, func(tx Tx) error {
-		if err := tx.InsertPasswordReset(ctx, hash, acct.ID, now, now.Add(PasswordResetLifetime)); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, audit.Entry{Actor: principal.Anon(source), Tenant: t.ID, Action: "password.reset_request", Target: "account:" + string(acct.ID)})
-	})
-	if err != nil {
-		return "", err
-	}
-	return s.baseURL + "/reset#token=" + token, nil
-}
-
 // ResetPassword sets a new password with a reset link's token and ends
 // every session of the account.
 func (s *Service) ResetPassword(ctx context.Context, token, next, source string) error {

@@ -22,9 +22,9 @@
 //
 // Marking must be a compare-and-set (mark index i of Set.ID used only if
 // that Set is still the user's and the code is still unused), or two
-// concurrent requests with the same code could both succeed; Redeem does
-// this through a Store. The Set is plain data: store it sealed, as one value
-// or as one row per entry.
+// concurrent requests with the same code could both succeed. The identity
+// service keeps the Set sealed as one value and writes it back with a
+// compare-and-set on the factor's version (Consume). The Set is plain data.
 //
 // # Hashing
 //

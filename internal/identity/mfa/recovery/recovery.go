@@ -88,7 +88,7 @@ func Generate() ([]string, Set, error) {
 }
 
 // Verify checks input against the unused codes of s and returns the index
-// of the code it matches, for the caller to mark used (see Redeem). It
+// of the code it matches, for the caller to mark used (see Consume). It
 // refuses malformed input with ErrMalformedCode, a used code with
 // ErrCodeUsed and anything else with ErrIncorrectCode. The input is hashed
 // once and compared with every entry in constant time.
@@ -119,8 +119,7 @@ func Verify(s Set, input string) (int, error) {
 
 // Consume verifies input as Verify does and marks the matching code used at
 // now, in s. It suits a caller that stores the whole Set as one sealed value
-// and writes it back with a compare-and-set on its version; a caller storing
-// codes as rows uses Redeem.
+// and writes it back with a compare-and-set on its version.
 func (s *Set) Consume(input string, now time.Time) (int, error) {
 	i, err := Verify(*s, input)
 	if err != nil {

@@ -28,7 +28,8 @@
 // has been accepted no earlier code in the window is. It returns the new last
 // step. The caller must store it with a compare-and-set (update only if the
 // stored step is still the one passed in), or two concurrent requests
-// carrying the same code could both succeed; Check does this through a Store.
+// carrying the same code could both succeed; the identity service does this
+// with a conditional update of the factor's counter.
 //
 // Input is normalised before it is checked: spaces (including the
 // ideographic space) and dashes are ignored and full-width digits ０–９ are

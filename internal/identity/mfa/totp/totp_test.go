@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/errs"
-	"github.com/kaigi/kaigi/internal/ids"
 )
 
 // t0 is the fixed "now" of the tests, 15 seconds into its time step.
@@ -210,46 +208,6 @@ func TestVerifyWrongCode(t *testing.T) {
 	}
 	if _, err := v.Verify(Secret{}, code, 0); err == nil {
 		t.Fatal("empty secret accepted")
-	}
-}
-
-func TestCheckAcceptsACodeOnceUnderConcurrency(t *testing.T) {
-	s := mustSecret(t)
-	v := NewVerifier(clock.NewFake(t0))
-	st := NewMemoryStore()
-	tenant, user := ids.NewTenant(), ids.NewUser()
-	st.Activate(tenant, user, Factor{Secret: s})
-	code := oathtool(t, s.base32(), t0)
-
-	const n = 16
-	var wg sync.WaitGroup
-	results := make(chan error, n)
-	for range n {
-		wg.Go(func() { results <- v.Check(t.Context(), st, tenant, user, code) })
-	}
-	wg.Wait()
-	close(results)
-	ok := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, ErrCodeUsed):
-			t.Errorf("concurrent Check: %v, want nil or ErrCodeUsed", err)
-		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d concurrent requests accepted the same code, want exactly 1", ok)
-	}
-	f, err := st.TOTPFactor(t.Context(), tenant, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.LastStep != step(t0) {
-		t.Fatalf("stored last step %d, want %d", f.LastStep, step(t0))
-	}
-	if err := v.Check(t.Context(), st, tenant, ids.NewUser(), code); !errs.Is(err, errs.NotFound) {
-		t.Fatalf("user without a factor: %v, want NotFound", err)
 	}
 }
 
