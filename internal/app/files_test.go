@@ -92,13 +92,22 @@ func TestFilesAreCheckedSealedAndNeverServedInline(t *testing.T) {
 	if r := upload(t, outsider, ch, "x.txt", []byte("x")); r.status != 403 {
 		t.Fatalf("an outsider uploads: %d", r.status)
 	}
-	// The content is sealed on disk.
+	// The name is sealed too, and still reads back.
+	secretName := "merger-" + canary + ".txt"
+	if r := upload(t, w.member, ch, secretName, []byte("x")); r.status != 201 {
+		t.Fatalf("upload with a telling name: %d %s", r.status, r.body)
+	}
+	w.admin.do("GET", "/api/v1/channels/"+ch+"/messages", nil).json(t, &views)
+	if len(views[0].Files) != 1 || views[0].Files[0].Name != secretName {
+		t.Fatalf("the sealed name does not read back: %+v", views[0].Files)
+	}
+	// The content and the name are sealed on disk.
 	filepath.WalkDir(w.s.Config.DataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(canary)) {
-			t.Errorf("file content in plaintext in %s", path)
+			t.Errorf("file content or name in plaintext in %s", path)
 		}
 		return nil
 	})

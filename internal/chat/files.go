@@ -18,6 +18,7 @@ import (
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -39,6 +40,21 @@ type File struct {
 	Size        int64        `json:"size"`
 	ContentType string       `json:"content_type" doc:"What the content is, as detected by Kaigi (not as the uploader said)."`
 	SHA256      string       `json:"sha256"`
+	SealedName  []byte       `json:"-"` // the name as stored: sealed like content
+}
+
+func fileNameAAD(id string) keys.AAD { return keys.AAD{Kind: "chat-file-name", ID: id} }
+
+// openFiles opens the stored names of files.
+func (s *Service) openFiles(ctx context.Context, fs []File) ([]File, error) {
+	for i := range fs {
+		b, err := s.keys.Open(ctx, fs[i].Tenant, fileNameAAD(fs[i].ID), fs[i].SealedName)
+		if err != nil {
+			return nil, err
+		}
+		fs[i].Name = string(b)
+	}
+	return fs, nil
 }
 
 func fileKey(id string) string { return "files/" + id }
@@ -138,6 +154,12 @@ func (s *Service) SendFile(ctx context.Context, p principal.Principal, channel, 
 		return View{}, errs.E(errs.TooLarge, "The file is too large: at most %d MiB.", s.maxFile>>20)
 	}
 	f.Size, f.SHA256 = size, hex.EncodeToString(h.Sum(nil))
+	// A file's name can say as much as its content ("layoffs-2027.xlsx"):
+	// it is sealed too.
+	if f.SealedName, err = s.keys.Seal(ctx, c.Tenant, fileNameAAD(f.ID), []byte(name)); err != nil {
+		cleanup()
+		return View{}, err
+	}
 
 	now := s.now()
 	m := Message{ID: ids.New(), Tenant: c.Tenant, Channel: c.ID, Author: p.User, Created: now, Version: 1}
@@ -187,6 +209,11 @@ func (s *Service) OpenFile(ctx context.Context, p principal.Principal, id string
 	if _, err := s.channel(ctx, p, f.Channel); err != nil {
 		return File{}, nil, errs.E(errs.Forbidden, "You do not have access to this file (or it does not exist).")
 	}
+	opened, err := s.openFiles(ctx, []File{f})
+	if err != nil {
+		return File{}, nil, err
+	}
+	f = opened[0]
 	rc, err := s.blobs.Get(ctx, f.Tenant, fileKey(f.ID))
 	if err != nil {
 		return File{}, nil, err

@@ -145,8 +145,10 @@ func (s *Service) Messages(ctx context.Context, p principal.Principal, channel s
 		if err != nil {
 			return nil, err
 		}
-		if !v.Deleted {
-			v.Files = files[m.ID]
+		if !v.Deleted && len(files[m.ID]) > 0 {
+			if v.Files, err = s.openFiles(ctx, files[m.ID]); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, v)
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"time"
 
@@ -360,16 +362,22 @@ const fileCols = `id, tenant_id, channel_id, message_id, uploader_id, name, size
 func scanFile(sc interface{ Scan(...any) error }) (chat.File, error) {
 	var f chat.File
 	var tenant, uploader string
-	if err := sc.Scan(&f.ID, &tenant, &f.Channel, &f.Message, &uploader, &f.Name, &f.Size, &f.ContentType, &f.SHA256); err != nil {
+	var name string
+	if err := sc.Scan(&f.ID, &tenant, &f.Channel, &f.Message, &uploader, &name, &f.Size, &f.ContentType, &f.SHA256); err != nil {
 		return f, notFound(err)
 	}
 	f.Tenant, f.Uploader = ids.TenantID(tenant), ids.UserID(uploader)
+	sealed, err := base64.StdEncoding.DecodeString(name)
+	if err != nil {
+		return f, fmt.Errorf("file %s: stored name is not sealed: %w", f.ID, err)
+	}
+	f.SealedName = sealed
 	return f, nil
 }
 
 func (tx *Tx) InsertFile(ctx context.Context, f chat.File) error {
 	_, err := tx.Exec(ctx, `INSERT INTO attachments (`+fileCols+`, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, string(f.Tenant), f.Channel, f.Message, string(f.Uploader), f.Name, f.Size, f.ContentType, f.SHA256, time.Now().UnixNano())
+		f.ID, string(f.Tenant), f.Channel, f.Message, string(f.Uploader), base64.StdEncoding.EncodeToString(f.SealedName), f.Size, f.ContentType, f.SHA256, time.Now().UnixNano())
 	return err
 }
 
