@@ -59,266 +59,151 @@ func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	return n, nil
 }
 
-func noContent(w http.ResponseWriter) error {
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // RegisterChat registers the teams, channels, chats and messages routes.
 // Every route needs a member or guest of a tenant; the chat service then
 // decides on team and channel membership.
 func RegisterChat(s *Server, c *chat.Service) {
-	pol := principal.TenantUser
 	route := func(method, pattern, summary string, req, resp any, status int, h HandlerFunc) {
-		p := pol
+		p := principal.TenantUser
 		if method == "POST" && pattern == "/api/v1/teams" {
 			p = principal.TenantMember // guests never create teams
 		}
 		s.Handle(Route{Method: method, Pattern: pattern, Policy: p, Doc: Doc{Summary: summary, Tag: "chat", Request: req, Response: resp, Status: status}, Handler: h})
 	}
-	route("GET", "/api/v1/teams", "Your teams.", nil, []chat.Team{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		ts, err := c.Teams(r.Context(), p)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ts)
-		return nil
-	})
-	route("POST", "/api/v1/teams", "Create a team (with a General channel); you own it.", TeamBody{}, chat.Team{}, http.StatusCreated, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b TeamBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		t, err := c.CreateTeam(r.Context(), p, b.Name, b.Description)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusCreated, t)
-		return nil
-	})
-	route("GET", "/api/v1/teams/{id}/members", "A team's members.", nil, []chat.TeamMember{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		ms, err := c.TeamMembers(r.Context(), p, r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ms)
-		return nil
-	})
-	route("PUT", "/api/v1/teams/{id}/members/{account}", "Add someone (member or guest) to a team, or change their role (owners and admins).", TeamRoleBody{}, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b TeamRoleBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		if err := c.AddTeamMember(r.Context(), p, r.PathValue("id"), ids.UserID(r.PathValue("account")), b.Role); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	route("DELETE", "/api/v1/teams/{id}/members/{account}", "Remove someone from a team (owners, admins, or yourself).", nil, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		if err := c.RemoveTeamMember(r.Context(), p, r.PathValue("id"), ids.UserID(r.PathValue("account"))); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	route("POST", "/api/v1/teams/{id}/channels", "Add a standard or private channel to a team.", ChannelBody{}, chat.Channel{}, http.StatusCreated, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b ChannelBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		ch, err := c.CreateChannel(r.Context(), p, r.PathValue("id"), b.Name, b.Kind)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusCreated, ch)
-		return nil
-	})
-	route("GET", "/api/v1/channels", "Every channel and chat you can see, with your read positions.", nil, []chat.Channel{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		cs, err := c.Channels(r.Context(), p)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, cs)
-		return nil
-	})
-	route("POST", "/api/v1/channels/{id}/members", "Add a member of the team to a private channel.", AccountBody{}, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b AccountBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		if err := c.AddChannelMember(r.Context(), p, r.PathValue("id"), b.Account); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	id := func(r *http.Request) string { return r.PathValue("id") }
+
+	route("GET", "/api/v1/teams", "Your teams.", nil, []chat.Team{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.Team, error) {
+			return c.Teams(r.Context(), p)
+		}))
+	route("POST", "/api/v1/teams", "Create a team (with a General channel); you own it.", TeamBody{}, chat.Team{}, http.StatusCreated,
+		JSON(http.StatusCreated, func(r *http.Request, p principal.Principal, b TeamBody) (chat.Team, error) {
+			return c.CreateTeam(r.Context(), p, b.Name, b.Description)
+		}))
+	route("GET", "/api/v1/teams/{id}/members", "A team's members.", nil, []chat.TeamMember{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.TeamMember, error) {
+			return c.TeamMembers(r.Context(), p, id(r))
+		}))
+	route("PUT", "/api/v1/teams/{id}/members/{account}", "Add someone (member or guest) to a team, or change their role (owners and admins).", TeamRoleBody{}, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, b TeamRoleBody) (None, error) {
+			return None{}, c.AddTeamMember(r.Context(), p, id(r), ids.UserID(r.PathValue("account")), b.Role)
+		}))
+	route("DELETE", "/api/v1/teams/{id}/members/{account}", "Remove someone from a team (owners, admins, or yourself).", nil, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, _ None) (None, error) {
+			return None{}, c.RemoveTeamMember(r.Context(), p, id(r), ids.UserID(r.PathValue("account")))
+		}))
+	route("POST", "/api/v1/teams/{id}/channels", "Add a standard or private channel to a team.", ChannelBody{}, chat.Channel{}, http.StatusCreated,
+		JSON(http.StatusCreated, func(r *http.Request, p principal.Principal, b ChannelBody) (chat.Channel, error) {
+			return c.CreateChannel(r.Context(), p, id(r), b.Name, b.Kind)
+		}))
+	route("GET", "/api/v1/channels", "Every channel and chat you can see, with your read positions.", nil, []chat.Channel{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.Channel, error) {
+			return c.Channels(r.Context(), p)
+		}))
+	route("POST", "/api/v1/channels/{id}/members", "Add a member of the team to a private channel.", AccountBody{}, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, b AccountBody) (None, error) {
+			return None{}, c.AddChannelMember(r.Context(), p, id(r), b.Account)
+		}))
 	for _, a := range []struct {
 		path     string
 		archived bool
 	}{{"archive", true}, {"restore", false}} {
-		route("POST", "/api/v1/channels/{id}/"+a.path, "Archive (read-only) or restore a channel (team owners and admins).", nil, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-			if err := c.SetArchived(r.Context(), p, r.PathValue("id"), a.archived); err != nil {
-				return err
-			}
-			return noContent(w)
-		})
+		route("POST", "/api/v1/channels/{id}/"+a.path, "Archive (read-only) or restore a channel (team owners and admins).", nil, nil, http.StatusNoContent,
+			JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, _ None) (None, error) {
+				return None{}, c.SetArchived(r.Context(), p, id(r), a.archived)
+			}))
 	}
-	route("POST", "/api/v1/chats", "Start a one-to-one or group chat (a one-to-one chat is reused).", ChatBody{}, chat.Channel{}, http.StatusOK, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b ChatBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		ch, err := c.StartChat(r.Context(), p, b.With, b.Name)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ch)
-		return nil
-	})
-	route("GET", "/api/v1/channels/{id}/messages", "A page of messages, newest first, before ?before= (a sequence number).", nil, []chat.View{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		before, err := queryInt(r, "before", 0)
-		if err != nil {
-			return err
-		}
-		limit, err := queryInt(r, "limit", 50)
-		if err != nil {
-			return err
-		}
-		ms, err := c.Messages(r.Context(), p, r.PathValue("id"), before, int(limit))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ms)
-		return nil
-	})
-	route("POST", "/api/v1/channels/{id}/messages", "Send a message, or reply in a thread; answered once it is durably stored.", MessageBody{}, chat.View{}, http.StatusCreated, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b MessageBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		v, err := c.Send(r.Context(), p, r.PathValue("id"), b.Body, b.Thread)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusCreated, v)
-		return nil
-	})
-	route("GET", "/api/v1/channels/{id}/events", "The channel's events after ?after= (a sequence number), in order: to catch up.", nil, EventsBody{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		after, err := queryInt(r, "after", 0)
-		if err != nil {
-			return err
-		}
-		limit, err := queryInt(r, "limit", 200)
-		if err != nil {
-			return err
-		}
-		evs, err := c.Events(r.Context(), p, r.PathValue("id"), after, int(limit))
-		if err != nil {
-			return err
-		}
-		out := EventsBody{Events: make([]any, len(evs))}
-		for i, e := range evs {
-			out.Events[i] = e
-		}
-		WriteJSON(w, http.StatusOK, out)
-		return nil
-	})
-	route("POST", "/api/v1/channels/{id}/read", "Move your read position forward.", ReadBody{}, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b ReadBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		if err := c.MarkRead(r.Context(), p, r.PathValue("id"), b.Seq); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
-	route("PATCH", "/api/v1/messages/{id}", "Edit your message; the earlier text is kept for compliance.", EditBody{}, chat.View{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b EditBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		v, err := c.Edit(r.Context(), p, r.PathValue("id"), b.Body)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, v)
-		return nil
-	})
-	route("DELETE", "/api/v1/messages/{id}", "Delete your message from the conversation.", nil, nil, http.StatusNoContent, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		if err := c.Delete(r.Context(), p, r.PathValue("id")); err != nil {
-			return err
-		}
-		return noContent(w)
-	})
+	route("POST", "/api/v1/chats", "Start a one-to-one or group chat (a one-to-one chat is reused).", ChatBody{}, chat.Channel{}, http.StatusOK,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b ChatBody) (chat.Channel, error) {
+			return c.StartChat(r.Context(), p, b.With, b.Name)
+		}))
+	route("GET", "/api/v1/channels/{id}/messages", "A page of messages, newest first, before ?before= (a sequence number).", nil, []chat.View{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.View, error) {
+			before, err := queryInt(r, "before", 0)
+			if err != nil {
+				return nil, err
+			}
+			limit, err := queryInt(r, "limit", 50)
+			if err != nil {
+				return nil, err
+			}
+			return c.Messages(r.Context(), p, id(r), before, int(limit))
+		}))
+	route("POST", "/api/v1/channels/{id}/messages", "Send a message, or reply in a thread; answered once it is durably stored.", MessageBody{}, chat.View{}, http.StatusCreated,
+		JSON(http.StatusCreated, func(r *http.Request, p principal.Principal, b MessageBody) (chat.View, error) {
+			return c.Send(r.Context(), p, id(r), b.Body, b.Thread)
+		}))
+	route("GET", "/api/v1/channels/{id}/events", "The channel's events after ?after= (a sequence number), in order: to catch up.", nil, EventsBody{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (EventsBody, error) {
+			after, err := queryInt(r, "after", 0)
+			if err != nil {
+				return EventsBody{}, err
+			}
+			limit, err := queryInt(r, "limit", 200)
+			if err != nil {
+				return EventsBody{}, err
+			}
+			evs, err := c.Events(r.Context(), p, id(r), after, int(limit))
+			if err != nil {
+				return EventsBody{}, err
+			}
+			out := EventsBody{Events: make([]any, len(evs))}
+			for i, e := range evs {
+				out.Events[i] = e
+			}
+			return out, nil
+		}))
+	route("POST", "/api/v1/channels/{id}/read", "Move your read position forward.", ReadBody{}, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, b ReadBody) (None, error) {
+			return None{}, c.MarkRead(r.Context(), p, id(r), b.Seq)
+		}))
+	route("PATCH", "/api/v1/messages/{id}", "Edit your message; the earlier text is kept for compliance.", EditBody{}, chat.View{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b EditBody) (chat.View, error) {
+			return c.Edit(r.Context(), p, id(r), b.Body)
+		}))
+	route("DELETE", "/api/v1/messages/{id}", "Delete your message from the conversation.", nil, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, _ None) (None, error) {
+			return None{}, c.Delete(r.Context(), p, id(r))
+		}))
 	for _, on := range []bool{true, false} {
 		method, summary := "PUT", "React to a message with an emoji."
 		if !on {
 			method, summary = "DELETE", "Take back your reaction."
 		}
-		route(method, "/api/v1/messages/{id}/reactions/{emoji}", summary, nil, chat.View{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-			v, err := c.React(r.Context(), p, r.PathValue("id"), r.PathValue("emoji"), on)
-			if err != nil {
-				return err
-			}
-			WriteJSON(w, http.StatusOK, v)
-			return nil
-		})
+		route(method, "/api/v1/messages/{id}/reactions/{emoji}", summary, nil, chat.View{}, 0,
+			JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (chat.View, error) {
+				return c.React(r.Context(), p, id(r), r.PathValue("emoji"), on)
+			}))
 	}
-	route("GET", "/api/v1/search", "Search the messages you can see for all the words of ?q=.", nil, chat.SearchResult{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		limit, err := queryInt(r, "limit", 50)
-		if err != nil {
-			return err
-		}
-		res, err := c.Search(r.Context(), p, r.URL.Query().Get("q"), int(limit))
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, res)
-		return nil
-	})
-	route("GET", "/api/v1/notifications", "Your newest notifications (mentions).", nil, []chat.Notification{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		ns, err := c.Notifications(r.Context(), p, 50)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ns)
-		return nil
-	})
-	route("POST", "/api/v1/notifications/read", "Mark your notifications up to a time read.", NotificationsReadBody{}, Ended{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b NotificationsReadBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		n, err := c.MarkNotificationsRead(r.Context(), p, b.UpTo)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, Ended{Ended: n})
-		return nil
-	})
-	route("POST", "/api/v1/external-chats", "Start a one-to-one chat with a member of another organisation, by exact email, when both organisations allow it.", ExternalChatBody{}, chat.Channel{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var b ExternalChatBody
-		if err := DecodeJSON(r, &b); err != nil {
-			return err
-		}
-		ch, err := c.StartExternalChat(r.Context(), p, b.Email)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, ch)
-		return nil
-	})
-	route("GET", "/api/v1/people", "Names of the people with the given ?id= (repeatable): your organisation's, or for guests those who share a team.", nil, []chat.Person{}, 0, func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-		var who []ids.UserID
-		for _, id := range r.URL.Query()["id"] {
-			who = append(who, ids.UserID(id))
-		}
-		people, err := c.People(r.Context(), p, who)
-		if err != nil {
-			return err
-		}
-		WriteJSON(w, http.StatusOK, people)
-		return nil
-	})
+	route("GET", "/api/v1/search", "Search the messages you can see for all the words of ?q=.", nil, chat.SearchResult{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (chat.SearchResult, error) {
+			limit, err := queryInt(r, "limit", 50)
+			if err != nil {
+				return chat.SearchResult{}, err
+			}
+			return c.Search(r.Context(), p, r.URL.Query().Get("q"), int(limit))
+		}))
+	route("POST", "/api/v1/external-chats", "Start a one-to-one chat with a member of another organisation, by exact email, when both organisations allow it.", ExternalChatBody{}, chat.Channel{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b ExternalChatBody) (chat.Channel, error) {
+			return c.StartExternalChat(r.Context(), p, b.Email)
+		}))
+	route("GET", "/api/v1/people", "Names of the people with the given ?id= (repeatable): your organisation's, or for guests those who share a team.", nil, []chat.Person{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.Person, error) {
+			var who []ids.UserID
+			for _, id := range r.URL.Query()["id"] {
+				who = append(who, ids.UserID(id))
+			}
+			return c.People(r.Context(), p, who)
+		}))
+	route("GET", "/api/v1/notifications", "Your newest notifications (mentions).", nil, []chat.Notification{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]chat.Notification, error) {
+			return c.Notifications(r.Context(), p, 50)
+		}))
+	route("POST", "/api/v1/notifications/read", "Mark your notifications up to a time read.", NotificationsReadBody{}, Ended{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b NotificationsReadBody) (Ended, error) {
+			n, err := c.MarkNotificationsRead(r.Context(), p, b.UpTo)
+			return Ended{Ended: n}, err
+		}))
 }
 
 // NotificationsReadBody says up to when notifications were seen.
