@@ -38,6 +38,7 @@ import (
 	"github.com/kaigi/kaigi/internal/identity/mfa/passkey"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
+	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/signing"
@@ -73,6 +74,7 @@ type App struct {
 	Blobs    blob.Blob
 	Identity *identity.Service
 	Chat     *chat.Service
+	Meetings *meeting.Service
 	Realtime *realtime.Gateway
 	Signing  *signing.Key
 	Audit    *audit.Log
@@ -181,6 +183,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log, Blobs: a.Blobs, MaxFileBytes: cfg.MaxFileBytes,
 		AccessChanged: notify})
+	a.Meetings = meeting.New(meeting.Config{Store: store.Meetings(a.DB), Keys: a.Keys, Accounts: a.DB, Chats: a.Chat, Audit: a.Audit, Clock: a.Clock, Log: log,
+		PublicURL: cfg.URL()})
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	go a.Meetings.Run(sweepCtx, 10*time.Second)
+	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := opts.Realtime
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer = a.Chat, a.Identity, a.Bus, log, a.Registry
 	rt.Origins = []string{realtime.OriginOf(cfg.URL())}
@@ -224,6 +231,7 @@ func (a *App) routes() {
 	httpapi.RegisterChat(a.HTTP, a.Chat)
 	httpapi.RegisterFiles(a.HTTP, a.Chat, a.Config.MaxFileBytes)
 	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
+	httpapi.RegisterMeetings(a.HTTP, a.Meetings)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

@@ -268,6 +268,16 @@ var allowed = map[string][]string{
 	// Realtime: a browser socket opened with the session cookie, which the
 	// gateway re-checks while it is open; API tokens poll the events route.
 	"GET /api/v1/realtime": tenantBrowsers,
+	// Meetings: members and guests schedule (the meeting service applies the
+	// guest switch and decides who sees which meeting); a join link's title
+	// is public, as the link itself is what gets one in the lobby.
+	"POST /api/v1/meetings":                tenantUsers,
+	"POST /api/v1/meetings/instant":        tenantUsers,
+	"GET /api/v1/meetings":                 tenantUsers,
+	"GET /api/v1/meetings/{id}":            tenantUsers,
+	"PUT /api/v1/meetings/{id}/options":    tenantUsers,
+	"GET /api/v1/meetings/{id}/invite.ics": tenantUsers,
+	"GET /api/v1/meeting-links/{code}":     all(),
 }
 
 func all() []string {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/ids"
@@ -41,6 +42,8 @@ type Policy struct {
 	// External says whether members may chat with members of other tenants
 	// of this deployment, without guest accounts.
 	External ExternalPolicy `json:"external"`
+	// Meetings are the tenant's defaults and limits for online meetings.
+	Meetings MeetingPolicy `json:"meetings"`
 	// Access are the conditional-access policies, evaluated in order.
 	Access []access.Policy `json:"access"`
 	// Locations are the named locations the access policies refer to.
@@ -102,11 +105,65 @@ func (e ExternalPolicy) Admits(domains []string) bool {
 	return false
 }
 
+// Lobby bypass scopes: who joins a meeting without waiting in its lobby.
+// Each scope lets in everyone the narrower ones do, so that widening the
+// scope never sends anyone back to the lobby.
+const (
+	BypassOrganizer                   = "organizer"                   // the organiser and co-organisers
+	BypassInvited                     = "invited"                     // + the people invited
+	BypassOrganizationExcludingGuests = "organizationExcludingGuests" // + the tenant's members
+	BypassOrganization                = "organization"                // + the tenant's guests
+	BypassOrganizationAndFederated    = "organizationAndFederated"    // + members of tenants external access allows
+	BypassEveryone                    = "everyone"                    // + everyone else, anonymous people included
+)
+
+// BypassScopes lists the scopes from the narrowest to the widest.
+var BypassScopes = []string{BypassOrganizer, BypassInvited, BypassOrganizationExcludingGuests, BypassOrganization, BypassOrganizationAndFederated, BypassEveryone}
+
+// Who may admit people waiting in a meeting's lobby.
+const (
+	AdmitOrganizers              = "organizers"              // the organiser and co-organisers
+	AdmitOrganizersAndPresenters = "organizersAndPresenters" // and presenters
+)
+
+// MeetingPolicy is a tenant's meeting policy: the defaults a new meeting
+// starts with, and what organisers may not change.
+type MeetingPolicy struct {
+	// LobbyBypass is the default bypass scope of new meetings. Default
+	// organization (members and guests bypass; everyone else waits).
+	LobbyBypass string `json:"lobby_bypass"`
+	// Admitters is the default of who may admit. Default organizers.
+	Admitters string `json:"admitters"`
+	// AllowAnonymous lets people who are not signed in join meetings (by
+	// their link, through the lobby unless bypass is everyone). Default false.
+	AllowAnonymous bool `json:"allow_anonymous"`
+	// AllowRecording lets organisers record meetings. Default false.
+	AllowRecording bool `json:"allow_recording"`
+	// LobbyTimeoutMinutes sends away whoever waited this long in a lobby
+	// without an answer. Default 15.
+	LobbyTimeoutMinutes int `json:"lobby_timeout_minutes"`
+}
+
+// Normalized fills what an older stored policy lacks with the defaults.
+func (m MeetingPolicy) Normalized() MeetingPolicy {
+	if m.LobbyBypass == "" {
+		m.LobbyBypass = BypassOrganization
+	}
+	if m.Admitters == "" {
+		m.Admitters = AdmitOrganizers
+	}
+	if m.LobbyTimeoutMinutes == 0 {
+		m.LobbyTimeoutMinutes = 15
+	}
+	return m
+}
+
 // DefaultPolicy is a new tenant's policy.
 func DefaultPolicy() Policy {
 	return Policy{MFA: MFAPrivileged, SessionIdleMinutes: 8 * 60, SessionAbsoluteHours: 7 * 24, PasswordMinLength: 12,
 		Guests:   GuestPolicy{Allowed: true, ExpireDays: 90, EditOwnMessages: true, DeleteOwnMessages: true, StartChats: true, ShareScreen: true},
 		External: ExternalPolicy{Allow: []string{}, Block: []string{}},
+		Meetings: MeetingPolicy{}.Normalized(),
 		Access:   []access.Policy{}, Locations: []access.NamedLocation{}}
 }
 
@@ -126,6 +183,12 @@ func (p Policy) Validate() error {
 		return errs.E(errs.Invalid, "password_min_length must be from 8 to 64.")
 	case p.Guests.ExpireDays < 0 || p.Guests.ExpireDays > 3650:
 		return errs.E(errs.Invalid, "guests.expire_days must be from 0 (never) to 3650.")
+	case !slices.Contains(BypassScopes, p.Meetings.Normalized().LobbyBypass):
+		return errs.E(errs.Invalid, "meetings.lobby_bypass must be one of %s.", strings.Join(BypassScopes, ", "))
+	case !slices.Contains([]string{AdmitOrganizers, AdmitOrganizersAndPresenters}, p.Meetings.Normalized().Admitters):
+		return errs.E(errs.Invalid, "meetings.admitters must be organizers or organizersAndPresenters.")
+	case p.Meetings.LobbyTimeoutMinutes < 0 || p.Meetings.LobbyTimeoutMinutes > 24*60:
+		return errs.E(errs.Invalid, "meetings.lobby_timeout_minutes must be from 1 to 1440 (a day).")
 	case len(p.External.Allow) > 500 || len(p.External.Block) > 500:
 		return errs.E(errs.Invalid, "external.allow and external.block hold at most 500 domains each.")
 	}

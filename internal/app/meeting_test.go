@@ -1,0 +1,423 @@
+package app_test
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+// frames is a meeting.Conn that keeps what it is sent.
+type frames struct {
+	mu  sync.Mutex
+	got []meeting.Frame
+}
+
+func (f *frames) Send(fr meeting.Frame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, fr)
+}
+
+func (f *frames) types() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.got))
+	for i, fr := range f.got {
+		out[i] = fr.Type
+	}
+	return out
+}
+
+func (f *frames) last(typ string) (meeting.Frame, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.got) - 1; i >= 0; i-- {
+		if f.got[i].Type == typ {
+			return f.got[i], true
+		}
+	}
+	return meeting.Frame{}, false
+}
+
+// sawAnythingOfTheMeeting reports whether a connection was told anything
+// beyond the lobby: participants, the lobby list, media or chat.
+func (f *frames) sawAnythingOfTheMeeting() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fr := range f.got {
+		if len(fr.Participants) > 0 || len(fr.Lobby) > 0 || fr.Media != nil || fr.Signal != nil || fr.Chat != "" || fr.Speaker != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// meetingWorld is a tenant (Acme) with an organiser, a co-organiser, an
+// invited member, a member, a guest; a federated tenant (Globex) with an
+// invited member and a member; a tenant external access does not allow
+// (Initech); and Acme's policy letting anonymous people join.
+type meetingWorld struct {
+	*world
+	people map[string]principal.Principal // by joiner kind
+}
+
+func startMeetingWorld(t *testing.T) *meetingWorld {
+	t.Helper()
+	w := &meetingWorld{world: startWorld(t), people: map[string]principal.Principal{}}
+	ctx := t.Context()
+	acct := func(tenant ids.TenantID, email string) principal.Principal {
+		a, err := w.s.DB.AccountByEmail(ctx, identity.TenantRealm, tenant, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return principal.Principal{Kind: a.Kind, Tenant: a.Tenant, User: a.ID, Roles: a.Roles, Source: "127.0.0.1", Client: "browser"}
+	}
+	admin := acct(w.tenant.ID, "admin@acme.example")
+	w.people["organizer"] = admin
+	for _, e := range []string{"cora@acme.example", "ivan@acme.example", "max@acme.example"} {
+		inviteAndSignIn(t, w.world, e)
+	}
+	inviteGuest(t, w.world, "gwen@partner.example")
+	w.people["coorganizer"] = acct(w.tenant.ID, "cora@acme.example")
+	w.people["invited member"] = acct(w.tenant.ID, "ivan@acme.example")
+	w.people["member"] = acct(w.tenant.ID, "max@acme.example")
+	w.people["guest"] = acct(w.tenant.ID, "gwen@partner.example")
+
+	_, globexAdmin := secondTenant(t, w.world, "Globex", "globex.example", "grace@globex.example")
+	w.people["federated"] = acct(globexAdmin.Tenant, "grace@globex.example")
+	w.people["invited federated"] = acct(globexAdmin.Tenant, "boss@globex.example")
+	_, initechAdmin := secondTenant(t, w.world, "Initech", "initech.example", "eve@initech.example")
+	w.people["external"] = acct(initechAdmin.Tenant, "eve@initech.example")
+	w.people["anonymous"] = principal.Anon("203.0.113.9")
+
+	pol := identity.DefaultPolicy()
+	pol.External = identity.ExternalPolicy{Enabled: true, Allow: []string{"globex.example"}, Block: []string{}}
+	pol.Meetings.AllowAnonymous = true
+	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
+		t.Fatal(err)
+	}
+	setExternal(t, w.world, globexAdmin, identity.ExternalPolicy{Enabled: true, Allow: []string{"acme.example"}, Block: []string{}})
+	return w
+}
+
+// schedule creates a meeting organised by Acme's admin, inviting Cora as
+// co-organiser, Ivan, and Globex's boss by email.
+func (w *meetingWorld) schedule(t *testing.T, opts meeting.Options) meeting.Created {
+	t.Helper()
+	now := w.s.Clock.Now()
+	c, err := w.s.Meetings.Create(t.Context(), w.people["organizer"], meeting.NewMeeting{
+		Title: "Quarterly review", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour),
+		Invitees: []meeting.Invitee{
+			{Account: w.people["coorganizer"].User, Role: meeting.CoOrganizer},
+			{Account: w.people["invited member"].User, Role: meeting.Attendee},
+			{Email: "boss@globex.example", Role: meeting.Attendee},
+		},
+		Options: &opts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func codeOf(t *testing.T, link string) string {
+	t.Helper()
+	i := strings.LastIndex(link, "/meet/")
+	if i < 0 {
+		t.Fatalf("link %q has no /meet/ code", link)
+	}
+	return link[i+len("/meet/"):]
+}
+
+// TestEveryBypassScopeAgainstEveryKindOfJoiner joins a meeting as each kind
+// of person under each lobby bypass scope and checks who waits.
+func TestEveryBypassScopeAgainstEveryKindOfJoiner(t *testing.T) {
+	w := startMeetingWorld(t)
+	joiners := []string{"organizer", "coorganizer", "invited member", "invited federated", "member", "guest", "federated", "external", "anonymous"}
+	// Who bypasses, per scope: written out rather than computed, so that a
+	// change of the rule shows here.
+	bypass := map[string][]string{
+		identity.BypassOrganizer:                   {"organizer", "coorganizer"},
+		identity.BypassInvited:                     {"organizer", "coorganizer", "invited member", "invited federated"},
+		identity.BypassOrganizationExcludingGuests: {"organizer", "coorganizer", "invited member", "invited federated", "member"},
+		identity.BypassOrganization:                {"organizer", "coorganizer", "invited member", "invited federated", "member", "guest"},
+		identity.BypassOrganizationAndFederated:    {"organizer", "coorganizer", "invited member", "invited federated", "member", "guest", "federated"},
+		identity.BypassEveryone:                    joiners,
+	}
+	if len(bypass) != len(identity.BypassScopes) {
+		t.Fatalf("the table covers %d scopes, there are %d", len(bypass), len(identity.BypassScopes))
+	}
+	for _, scope := range identity.BypassScopes {
+		m := w.schedule(t, meeting.Options{LobbyBypass: scope, AllowAnonymous: true})
+		code := codeOf(t, m.Link)
+		for _, who := range joiners {
+			t.Run(scope+"/"+who, func(t *testing.T) {
+				f := &frames{}
+				a, err := w.s.Meetings.Join(t.Context(), w.people[who], meeting.JoinRequest{Code: code, Name: "Someone"}, f)
+				if err != nil {
+					t.Fatalf("join: %v", err)
+				}
+				defer a.Leave(t.Context())
+				want := "meeting.lobby"
+				if slices.Contains(bypass[scope], who) {
+					want = "meeting.admitted"
+				}
+				if got := f.types(); len(got) == 0 || got[0] != want {
+					t.Fatalf("frames %v, want first %s", got, want)
+				}
+				if want == "meeting.lobby" && f.sawAnythingOfTheMeeting() {
+					t.Fatalf("a person in the lobby was told about the meeting: %+v", f.got)
+				}
+			})
+		}
+	}
+}
+
+// TestArrivingBeforeTheOrganizerDoesNotHelp: a guest who may not bypass
+// arrives first and waits; the organiser joins, sees the lobby, and admits
+// the guest; an anonymous person is denied and never sees anything.
+func TestArrivingBeforeTheOrganizerDoesNotHelp(t *testing.T) {
+	w := startMeetingWorld(t)
+	ctx := t.Context()
+	m := w.schedule(t, meeting.Options{LobbyBypass: identity.BypassInvited, AllowAnonymous: true})
+	code := codeOf(t, m.Link)
+
+	guest := &frames{}
+	g, err := w.s.Meetings.Join(ctx, w.people["guest"], meeting.JoinRequest{Code: code}, guest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := &frames{}
+	an, err := w.s.Meetings.Join(ctx, w.people["anonymous"], meeting.JoinRequest{Code: code, Name: "Mallory"}, anon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nobody who may admit is there: time passes, nothing changes.
+	w.s.Clock.Advance(5 * time.Minute)
+	w.s.Meetings.Sweep(ctx)
+	if got := guest.types(); !slices.Equal(got, []string{"meeting.lobby"}) {
+		t.Fatalf("guest before the organiser: %v", got)
+	}
+	// A member who bypasses cannot admit either.
+	ivan := &frames{}
+	iv, err := w.s.Meetings.Join(ctx, w.people["invited member"], meeting.JoinRequest{Code: code}, ivan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iv.Leave(ctx)
+	if err := iv.Do(ctx, meeting.Command{Action: "admit", Who: []string{g.ID()}}); err == nil {
+		t.Fatal("an attendee admitted someone")
+	}
+	if _, ok := ivan.last("meeting.waiting"); ok {
+		t.Fatal("an attendee was shown the lobby")
+	}
+
+	org := &frames{}
+	o, err := w.s.Meetings.Join(ctx, w.people["organizer"], meeting.JoinRequest{Meeting: m.ID}, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Leave(ctx)
+	lobby, ok := org.last("meeting.waiting")
+	if !ok || len(lobby.Lobby) != 2 {
+		t.Fatalf("the organiser sees the lobby: %+v", org.got)
+	}
+	if got := guest.types(); !slices.Equal(got, []string{"meeting.lobby"}) {
+		t.Fatalf("guest after the organiser joined, before admission: %v", got)
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "admit", Who: []string{g.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "deny", Who: []string{an.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	adm, ok := guest.last("meeting.admitted")
+	if !ok || len(adm.Participants) != 3 {
+		t.Fatalf("guest admitted with the participants: %+v", guest.got)
+	}
+	if got := anon.types(); !slices.Equal(got, []string{"meeting.lobby", "meeting.denied"}) || anon.sawAnythingOfTheMeeting() {
+		t.Fatalf("the denied person: %v", anon.got)
+	}
+	// The denied person is gone: they cannot act, and nobody can admit them now.
+	if err := an.Do(ctx, meeting.Command{Action: "hand", On: true}); err == nil {
+		t.Fatal("a denied person raised a hand")
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "admit", Who: []string{an.ID()}}); err == nil {
+		t.Fatal("admitted someone who was denied")
+	}
+	recs, err := w.s.DB.AuditRecords(ctx, w.tenant.ID, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range recs {
+		if r.Target == "meeting:"+m.ID {
+			seen[r.Action]++
+		}
+	}
+	if seen["meeting.admit"] != 1 || seen["meeting.deny"] != 1 || seen["meeting.lobby.enter"] != 2 || seen["meeting.join"] != 2 {
+		t.Fatalf("admission decisions audited: %v", seen)
+	}
+}
+
+// TestLobbyControls covers lock, remove (back to the lobby), the lobby
+// timeout, the grace period after a dropped connection, admit all, and end.
+func TestLobbyControls(t *testing.T) {
+	w := startMeetingWorld(t)
+	ctx := t.Context()
+	m := w.schedule(t, meeting.Options{LobbyBypass: identity.BypassOrganization, AllowAnonymous: true})
+	code := codeOf(t, m.Link)
+	join := func(who string) (*meeting.Attendance, *frames) {
+		t.Helper()
+		f := &frames{}
+		a, err := w.s.Meetings.Join(ctx, w.people[who], meeting.JoinRequest{Code: code, Name: "Visitor"}, f)
+		if err != nil {
+			t.Fatalf("%s joins: %v", who, err)
+		}
+		return a, f
+	}
+	o, _ := join("organizer")
+	mx, maxFrames := join("member")
+	if _, ok := maxFrames.last("meeting.admitted"); !ok {
+		t.Fatal("a member bypasses under organization")
+	}
+
+	// Removed: back to the lobby, not out of the meeting, and a new
+	// connection does not bypass again.
+	if err := o.Do(ctx, meeting.Command{Action: "remove", Who: []string{mx.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxFrames.types(); got[len(got)-2] != "meeting.removed" || got[len(got)-1] != "meeting.lobby" {
+		t.Fatalf("removed member: %v", got)
+	}
+	mx.Leave(ctx)
+	mx2, max2 := join("member")
+	if got := max2.types(); got[0] != "meeting.lobby" {
+		t.Fatalf("a removed member rejoins through the lobby: %v", got)
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "admit_all"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := max2.last("meeting.admitted"); !ok {
+		t.Fatal("admit all let the member back in")
+	}
+
+	// Dropped connection: back within the grace period without the lobby.
+	mx2.Leave(ctx)
+	w.s.Clock.Advance(30 * time.Second)
+	mx3, max3 := join("member")
+	if got := max3.types(); got[0] != "meeting.admitted" {
+		t.Fatalf("rejoin within the grace period: %v", got)
+	}
+	_ = mx3
+
+	// An anonymous person admitted, dropped, comes back with their token
+	// within the grace period; after it, through the lobby.
+	an, anon := join("anonymous")
+	if err := o.Do(ctx, meeting.Command{Action: "admit", Who: []string{an.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	adm, ok := anon.last("meeting.admitted")
+	if !ok || adm.Rejoin == "" {
+		t.Fatalf("anonymous admitted with a rejoin token: %+v", anon.got)
+	}
+	an.Leave(ctx)
+	f := &frames{}
+	an2, err := w.s.Meetings.Join(ctx, w.people["anonymous"], meeting.JoinRequest{Code: code, Name: "Visitor", Rejoin: adm.Rejoin}, f)
+	if err != nil || f.types()[0] != "meeting.admitted" {
+		t.Fatalf("anonymous rejoin with token: %v %v", err, f.types())
+	}
+	an2.Leave(ctx)
+	w.s.Clock.Advance(3 * time.Minute)
+	w.s.Meetings.Sweep(ctx)
+	f = &frames{}
+	an3, err := w.s.Meetings.Join(ctx, w.people["anonymous"], meeting.JoinRequest{Code: code, Name: "Visitor", Rejoin: adm.Rejoin}, f)
+	if err != nil || f.types()[0] != "meeting.lobby" {
+		t.Fatalf("anonymous rejoin after the grace period: %v %v", err, f.types())
+	}
+
+	// Lobby entries time out (tenant default 15 minutes).
+	w.s.Clock.Advance(16 * time.Minute)
+	w.s.Meetings.Sweep(ctx)
+	if got := f.types(); got[len(got)-1] != "meeting.denied" {
+		t.Fatalf("lobby timeout: %v", got)
+	}
+	_ = an3
+
+	// Locked: nobody new joins, not even people who would bypass; the
+	// organiser still can.
+	if err := o.Do(ctx, meeting.Command{Action: "lock"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Meetings.Join(ctx, w.people["invited member"], meeting.JoinRequest{Code: code}, &frames{}); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("join a locked meeting: %v", err)
+	}
+	if _, err := w.s.Meetings.Join(ctx, w.people["coorganizer"], meeting.JoinRequest{Code: code}, &frames{}); err != nil {
+		t.Fatalf("a co-organiser joins a locked meeting: %v", err)
+	}
+
+	// End: everyone is told; nobody but organisers can come back.
+	if err := mx3.Do(ctx, meeting.Command{Action: "end"}); err == nil {
+		t.Fatal("an attendee ended the meeting")
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "end"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := max3.types(); got[len(got)-1] != "meeting.ended" {
+		t.Fatalf("ended: %v", got)
+	}
+	if _, err := w.s.Meetings.Join(ctx, w.people["member"], meeting.JoinRequest{Code: code}, &frames{}); err == nil || !strings.Contains(err.Error(), "ended") {
+		t.Fatalf("join an ended meeting: %v", err)
+	}
+	if in, lobby := w.s.Meetings.Live(m.ID); len(in) != 0 || len(lobby) != 0 {
+		t.Fatalf("after the end: %d in, %d waiting", len(in), len(lobby))
+	}
+}
+
+// TestMeetingJoinRefusals: forged codes and ids, anonymous joins where the
+// meeting or tenant does not allow them, and bad names are refused with
+// clear errors.
+func TestMeetingJoinRefusals(t *testing.T) {
+	w := startMeetingWorld(t)
+	ctx := t.Context()
+	m := w.schedule(t, meeting.Options{LobbyBypass: identity.BypassOrganization})
+	code := codeOf(t, m.Link)
+	for name, tc := range map[string]struct {
+		who  string
+		req  meeting.JoinRequest
+		want string
+	}{
+		"forged code":                {"member", meeting.JoinRequest{Code: "AAAAAAAAAAAAAAAAAAAAAA"}, "does not exist"},
+		"short code":                 {"member", meeting.JoinRequest{Code: "x"}, "does not exist"},
+		"forged id":                  {"member", meeting.JoinRequest{Meeting: ids.New()}, "does not exist"},
+		"id without being invited":   {"member", meeting.JoinRequest{Meeting: m.ID}, "does not exist"},
+		"id from another tenant":     {"federated", meeting.JoinRequest{Meeting: m.ID}, "does not exist"},
+		"anonymous not allowed here": {"anonymous", meeting.JoinRequest{Code: code, Name: "Mallory"}, "without signing in"},
+		"anonymous without a name":   {"anonymous", meeting.JoinRequest{Code: code}, "Give your name"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := w.s.Meetings.Join(ctx, w.people[tc.who], tc.req, &frames{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	// The organiser may not allow anonymous joins the tenant forbids.
+	pol := identity.DefaultPolicy()
+	if err := w.s.Identity.SetPolicy(ctx, w.people["organizer"], pol, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Meetings.SetOptions(ctx, w.people["organizer"], m.ID, meeting.Options{AllowAnonymous: true}); err == nil {
+		t.Fatal("anonymous allowed against the tenant's policy")
+	}
+	if _, err := w.s.Meetings.SetOptions(ctx, w.people["member"], m.ID, meeting.Options{LobbyBypass: identity.BypassEveryone}); err == nil {
+		t.Fatal("someone who is not an organiser changed the options")
+	}
+}

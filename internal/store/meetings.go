@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/meeting"
+)
+
+// Meetings adapts db to the meeting service's Store.
+func Meetings(db *DB) meeting.Store { return meetingStore{db} }
+
+type meetingStore struct{ *DB }
+
+var (
+	_ meeting.Tx    = (*Tx)(nil)
+	_ meeting.Store = meetingStore{}
+)
+
+func (s meetingStore) UpdateMeetings(ctx context.Context, fn func(tx meeting.Tx) error) error {
+	return s.InTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+func (tx *Tx) InsertMeeting(ctx context.Context, m meeting.Meeting) error {
+	opts, err := json.Marshal(m.Options)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO meetings (id, tenant_id, title, organizer_id, starts_at, ends_at, channel_id, chat_id, options, created_at, ended_at, code_hash, code_sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, string(m.Tenant), m.Title, string(m.Organizer), ns(m.Start), ns(m.End), m.Channel, m.Chat, string(opts), ns(m.Created), nullNS(m.Ended), m.CodeHash, m.CodeSealed)
+	if err != nil {
+		return conflict(err, "That meeting exists already.")
+	}
+	return tx.putInvitees(ctx, m)
+}
+
+func (tx *Tx) putInvitees(ctx context.Context, m meeting.Meeting) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM meeting_invitees WHERE meeting_id = ?`, m.ID); err != nil {
+		return err
+	}
+	for _, in := range m.Invitees {
+		if _, err := tx.Exec(ctx, `INSERT INTO meeting_invitees (meeting_id, account_id, email, role) VALUES (?, ?, ?, ?)`,
+			m.ID, string(in.Account), in.Email, in.Role); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) UpdateMeeting(ctx context.Context, m meeting.Meeting) error {
+	opts, err := json.Marshal(m.Options)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE meetings SET title = ?, starts_at = ?, ends_at = ?, options = ?, ended_at = ? WHERE id = ?`,
+		m.Title, ns(m.Start), ns(m.End), string(opts), nullNS(m.Ended), m.ID); err != nil {
+		return err
+	}
+	return tx.putInvitees(ctx, m)
+}
+
+const meetingCols = `m.id, m.tenant_id, m.title, m.organizer_id, m.starts_at, m.ends_at, m.channel_id, m.chat_id, m.options, m.created_at, m.ended_at, m.code_hash, m.code_sealed`
+
+func scanMeeting(sc interface{ Scan(...any) error }) (meeting.Meeting, error) {
+	var m meeting.Meeting
+	var tenant, org, opts string
+	var start, end, created int64
+	var ended sql.NullInt64
+	if err := sc.Scan(&m.ID, &tenant, &m.Title, &org, &start, &end, &m.Channel, &m.Chat, &opts, &created, &ended, &m.CodeHash, &m.CodeSealed); err != nil {
+		return m, notFound(err)
+	}
+	m.Tenant, m.Organizer = ids.TenantID(tenant), ids.UserID(org)
+	m.Start, m.End, m.Created, m.Ended = fromNS(start), fromNS(end), fromNS(created), fromNull(ended)
+	return m, json.Unmarshal([]byte(opts), &m.Options)
+}
+
+func (db *DB) invitees(ctx context.Context, m *meeting.Meeting) error {
+	rows, err := db.Query(ctx, `SELECT account_id, email, role FROM meeting_invitees WHERE meeting_id = ? ORDER BY account_id, email`, m.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	m.Invitees = []meeting.Invitee{}
+	for rows.Next() {
+		var in meeting.Invitee
+		var acct string
+		if err := rows.Scan(&acct, &in.Email, &in.Role); err != nil {
+			return err
+		}
+		in.Account = ids.UserID(acct)
+		m.Invitees = append(m.Invitees, in)
+	}
+	return rows.Err()
+}
+
+func (s meetingStore) Meeting(ctx context.Context, id string) (meeting.Meeting, error) {
+	m, err := scanMeeting(s.QueryRow(ctx, `SELECT `+meetingCols+` FROM meetings m WHERE m.id = ?`, id))
+	if err != nil {
+		return m, err
+	}
+	return m, s.invitees(ctx, &m)
+}
+
+func (s meetingStore) MeetingByCode(ctx context.Context, hash []byte) (meeting.Meeting, error) {
+	m, err := scanMeeting(s.QueryRow(ctx, `SELECT `+meetingCols+` FROM meetings m WHERE m.code_hash = ?`, hash))
+	if err != nil {
+		return m, err
+	}
+	return m, s.invitees(ctx, &m)
+}
+
+func (s meetingStore) MeetingsOf(ctx context.Context, tenant ids.TenantID, account ids.UserID, since time.Time, limit int) ([]meeting.Meeting, error) {
+	rows, err := s.Query(ctx, `SELECT `+meetingCols+` FROM meetings m WHERE m.tenant_id = ? AND m.ends_at > ?
+		AND (m.organizer_id = ? OR m.id IN (SELECT meeting_id FROM meeting_invitees WHERE account_id = ?))
+		ORDER BY m.starts_at DESC LIMIT ?`, string(tenant), ns(since), string(account), string(account), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []meeting.Meeting{}
+	for rows.Next() {
+		m, err := scanMeeting(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := s.invitees(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
