@@ -129,11 +129,11 @@ func (w *meetingWorld) schedule(t *testing.T, opts meeting.Options) meeting.Crea
 
 func codeOf(t *testing.T, link string) string {
 	t.Helper()
-	i := strings.LastIndex(link, "/meet/")
+	i := strings.LastIndex(link, "/meet#")
 	if i < 0 {
-		t.Fatalf("link %q has no /meet/ code", link)
+		t.Fatalf("link %q has no /meet# code", link)
 	}
-	return link[i+len("/meet/"):]
+	return link[i+len("/meet#"):]
 }
 
 // TestEveryBypassScopeAgainstEveryKindOfJoiner joins a meeting as each kind
@@ -419,5 +419,86 @@ func TestMeetingJoinRefusals(t *testing.T) {
 	}
 	if _, err := w.s.Meetings.SetOptions(ctx, w.people["member"], m.ID, meeting.Options{LobbyBypass: identity.BypassEveryone}); err == nil {
 		t.Fatal("someone who is not an organiser changed the options")
+	}
+}
+
+// TestMeetingRoutes schedules a meeting over HTTP, reads it back with its
+// link, downloads the .ics invitation, and looks the link up anonymously,
+// which tells only the title.
+func TestMeetingRoutes(t *testing.T) {
+	w := startChatWorld(t)
+	start := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	r := w.member.do("POST", "/api/v1/meetings", map[string]any{
+		"title": "Design review; part 1, with a very long title that needs folding across lines",
+		"start": start, "end": start.Add(45 * time.Minute),
+		"invitees": []map[string]string{{"account": string(w.guestID), "role": "presenter"}, {"email": "Pat@Outside.Example"}},
+	})
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var created meeting.Created
+	r.json(t, &created)
+	if !strings.Contains(created.Link, "/meet#") || len(codeOf(t, created.Link)) != 22 {
+		t.Fatalf("link %q", created.Link)
+	}
+	if r := w.guest.do("GET", "/api/v1/meetings/"+created.ID, nil); r.status != 200 || !strings.Contains(string(r.body), created.Link) {
+		t.Fatalf("an invited guest reads the meeting: %d %s", r.status, r.body)
+	}
+	if r := w.admin.do("GET", "/api/v1/meetings/"+created.ID, nil); r.status != 403 {
+		t.Fatalf("someone not invited reads the meeting: %d %s", r.status, r.body)
+	}
+	var list []meeting.Meeting
+	w.guest.do("GET", "/api/v1/meetings?since=2026-12-01T00:00:00Z", nil).json(t, &list)
+	if len(list) != 1 || list[0].ID != created.ID {
+		t.Fatalf("the guest's meetings: %+v", list)
+	}
+	if r := w.guest.do("GET", "/api/v1/meetings?since=yesterday", nil); r.status != 400 {
+		t.Fatalf("bad since: %d", r.status)
+	}
+	ics := w.guest.do("GET", "/api/v1/meetings/"+created.ID+"/invite.ics", nil)
+	body := string(ics.body)
+	unfolded := strings.ReplaceAll(body, "\r\n ", "")
+	for _, want := range []string{"BEGIN:VCALENDAR\r\n", "DTSTART:20261203T140000Z\r\n", "DTEND:20261203T144500Z\r\n", `SUMMARY:Design review\; part 1\, with`, "ATTENDEE;ROLE=REQ-PARTICIPANT", "mailto:pat@outside.example", "END:VCALENDAR\r\n"} {
+		if !strings.Contains(unfolded, want) {
+			t.Errorf("the .ics lacks %q:\n%s", want, body)
+		}
+	}
+	for _, l := range strings.Split(body, "\r\n") {
+		if len(l) > 75 {
+			t.Errorf("line longer than 75 octets: %q", l)
+		}
+	}
+	anon := newClient(t, w.s.URL)
+	var look map[string]any
+	r = anon.do("GET", "/api/v1/meeting-links/"+codeOf(t, created.Link), nil)
+	r.json(t, &look)
+	if r.status != 200 || look["title"] != created.Title || look["allow_anonymous"] != false || len(look) != 4 {
+		t.Fatalf("lookup: %d %s", r.status, r.body)
+	}
+	if r := anon.do("GET", "/api/v1/meeting-links/AAAAAAAAAAAAAAAAAAAAAA", nil); r.status != 404 {
+		t.Fatalf("a forged link: %d %s", r.status, r.body)
+	}
+	for name, b := range map[string]map[string]any{
+		"no title":      {"title": "", "start": start, "end": start.Add(time.Hour)},
+		"ends first":    {"title": "x", "start": start, "end": start.Add(-time.Hour)},
+		"too long":      {"title": "x", "start": start, "end": start.Add(25 * time.Hour)},
+		"bad role":      {"title": "x", "start": start, "end": start.Add(time.Hour), "invitees": []map[string]string{{"email": "a@b.example", "role": "king"}}},
+		"bad email":     {"title": "x", "start": start, "end": start.Add(time.Hour), "invitees": []map[string]string{{"email": "not an address"}}},
+		"bad scope":     {"title": "x", "start": start, "end": start.Add(time.Hour), "options": map[string]any{"lobby_bypass": "friends"}},
+		"anonymous off": {"title": "x", "start": start, "end": start.Add(time.Hour), "options": map[string]any{"allow_anonymous": true}},
+	} {
+		if r := w.member.do("POST", "/api/v1/meetings", b); r.status/100 != 4 || r.errorCode() == "" {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// Guests do not start meetings unless the tenant lets them.
+	if r := w.guest.do("POST", "/api/v1/meetings/instant", map[string]string{"channel": w.general.ID}); r.status != 403 {
+		t.Fatalf("a guest starts a meeting: %d %s", r.status, r.body)
+	}
+	if r := w.member.do("POST", "/api/v1/meetings/instant", map[string]string{"channel": w.otherChans.ID}); r.status != 403 {
+		t.Fatalf("an instant meeting from a channel one cannot see: %d %s", r.status, r.body)
+	}
+	if r := w.member.do("POST", "/api/v1/meetings/instant", map[string]string{"channel": w.general.ID}); r.status != 201 {
+		t.Fatalf("an instant meeting: %d %s", r.status, r.body)
 	}
 }

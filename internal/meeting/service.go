@@ -301,7 +301,7 @@ func hashCode(code string) []byte {
 	return h[:]
 }
 
-func (s *Service) link(code string) string { return s.url + "/#/meet/" + code }
+func (s *Service) link(code string) string { return s.url + "/meet#" + code }
 
 // ---- reading
 
