@@ -160,25 +160,25 @@ func TestShellInBrowser(t *testing.T) {
 
 	t.Run("routes have pages, headings and aria-current", func(t *testing.T) {
 		p := openShell(t, b, srv, "/signin")
-		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/meetings"]`)))
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/trust"]`)))
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
-		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/meetings" {
-			t.Errorf("location = %s, want /meetings", got)
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/trust" {
+			t.Errorf("location = %s, want /trust", got)
 		}
-		if got := text(t, p, "h1"); got != "Meetings" {
+		if got := text(t, p, "h1"); got != "Trust Center" {
 			t.Errorf("h1 = %q", got)
 		}
 		if got := focused(t, p); got != "h1" {
 			t.Errorf("focus after navigation on %s, want the page's h1", got)
 		}
 		current := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("[aria-current]")].map(a => a.getAttribute("href") + "=" + a.getAttribute("aria-current"))`)
-		if !slices.Equal(current, []string{"/meetings=page"}) {
-			t.Errorf("aria-current on %v, want only /meetings=page", current)
+		if !slices.Equal(current, []string{"/trust=page"}) {
+			t.Errorf("aria-current on %v, want only /trust=page", current)
 		}
-		if got := browsertest.Run(t, p, chromedp.Title()); got != "Meetings · Kaigi" {
+		if got := browsertest.Run(t, p, chromedp.Title()); got != "Trust Center · Kaigi" {
 			t.Errorf("title = %q", got)
 		}
-		p.Screenshot(t, "meetings-wide-en")
+		p.Screenshot(t, "trust-wide-en")
 
 		p.Do(t, chromedp.NavigateBack())
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
@@ -187,7 +187,8 @@ func TestShellInBrowser(t *testing.T) {
 		}
 
 		for path, heading := range map[string]string{
-			"/meetings":             "Meetings",
+			"/meetings":             "Sign in to Kaigi",
+			"/meet#nocode":          "Meeting",
 			"/admin":                "Sign in to Kaigi",
 			"/settings/security":    "Sign in to Kaigi",
 			"/invite":               "Join Kaigi",
@@ -380,11 +381,11 @@ func TestShellInBrowser(t *testing.T) {
 	})
 
 	t.Run("language: the browser's preference picks the default", func(t *testing.T) {
-		p := openShell(t, b, srv, "/meetings", browsertest.Languages("ja-JP", "ja", "en"), browsertest.TimeZone("Asia/Tokyo"))
+		p := openShell(t, b, srv, "/trust", browsertest.Languages("ja-JP", "ja", "en"), browsertest.TimeZone("Asia/Tokyo"))
 		if got := browsertest.Eval[string](t, p, `document.documentElement.lang`); got != "ja" {
 			t.Errorf("lang = %q, want ja for a browser that prefers ja-JP", got)
 		}
-		if got := text(t, p, "h1"); got != "会議" {
+		if got := text(t, p, "h1"); got != "トラスト センター" {
 			t.Errorf("h1 = %q", got)
 		}
 		if got := text(t, p, "#clock"); !strings.Contains(got, "JST") {
@@ -444,7 +445,7 @@ func TestShellInBrowser(t *testing.T) {
 		if !isDisplayed(t, p, "#site-nav") {
 			t.Fatal("Enter on the menu button does not open the navigation")
 		}
-		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/meetings"]`)))
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/trust"]`)))
 		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
 		if got := browsertest.Eval[string](t, p, `document.getElementById("menu-button").getAttribute("aria-expanded")`); got != "false" {
 			t.Errorf("aria-expanded after following a link = %q", got)
@@ -452,7 +453,7 @@ func TestShellInBrowser(t *testing.T) {
 		if isDisplayed(t, p, "#site-nav") {
 			t.Error("navigation still shown after following a link")
 		}
-		p.Screenshot(t, "meetings-phone-en")
+		p.Screenshot(t, "trust-phone-en")
 
 		// Wide again: the navigation is a sidebar and the button goes.
 		p.SetViewport(t, 1280, 800)

@@ -83,6 +83,7 @@ var routes = []string{
 	"/setup",
 	"/chat",
 	"/meetings",
+	"/meet",
 	"/settings",
 	"/admin",
 	"/compliance",

@@ -10,6 +10,8 @@ import { invitePage, resetPage } from "./invite.js";
 import { securityPage } from "./security.js";
 import { adminPage } from "./admin.js";
 import { chatPage } from "./chat.js";
+import { meetingsPage } from "./meetings.js";
+import { meetPage } from "./meet.js";
 
 /**
  * setupPage checks the one-time link that `kaigi serve` prints for setting up
@@ -103,11 +105,8 @@ export const routes = [
   { path: "/reset", titleKey: "reset.title", render: resetPage },
   { path: "/setup", titleKey: "setup.title", render: setupPage },
   { path: "/chat", titleKey: "nav.chat", render: chatPage, signedIn: true },
-  {
-    path: "/meetings",
-    titleKey: "nav.meetings",
-    render: areaPage({ iconName: "meetings", titleKey: "nav.meetings", descriptionKey: "area.meetings.description" }),
-  },
+  { path: "/meetings", titleKey: "nav.meetings", render: meetingsPage, signedIn: true },
+  { path: "/meet", titleKey: "meet.title", render: meetPage },
   { path: "/settings", titleKey: "security.title", render: securityPage, signedIn: true, enrolment: true },
   { path: "/admin", titleKey: "nav.admin", render: adminPage, signedIn: true },
   {
