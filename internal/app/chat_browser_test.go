@@ -425,6 +425,48 @@ func TestChatBrowserGuestSeesOnlyTheirTeam(t *testing.T) {
 	u.typeText("Thanks!")
 	u.enter()
 	u.waitUntil("the guest's message", `[...document.querySelectorAll(".chat-main .msg-body")].some(b => b.textContent === "Thanks!")`)
+
+	// Everywhere else, the guest's own browser is refused with 403.
+	for _, path := range []string{
+		"/api/v1/channels/" + w.boardGen.ID + "/messages",
+		"/api/v1/channels/" + w.boardGen.ID + "/events",
+		"/api/v1/teams/" + w.board.ID + "/members",
+		"/api/v1/admin/accounts",
+		"/api/v1/admin/policy",
+	} {
+		if got := eval[int](u, `fetch(`+strconv.Quote(path)+`, {headers: {Accept: "application/json"}}).then(r => r.status)`); got != 403 {
+			t.Errorf("the guest's browser gets %d for %s, want 403", got, path)
+		}
+	}
+	u.p.ClearConsole() // the refusals above are logged as failed loads
+
+	// Removing the guest cuts their open WebSocket at once, with the code
+	// that says the session ended, and the page asks them to sign in.
+	closed := make(chan struct{}, 4)
+	if err := chromedp.Listen(u.p.Context(), func(ev any) {
+		if _, ok := ev.(*network.EventWebSocketClosed); ok {
+			closed <- struct{}{}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	if r := w.admin.do("POST", "/api/v1/admin/accounts/"+string(w.guestID)+"/deactivate", nil); r.status != 204 {
+		t.Fatalf("remove the guest: %d %s", r.status, r.body)
+	}
+	select {
+	case <-closed:
+	case <-time.After(chatWait):
+		t.Fatal("the guest's WebSocket is still open after the guest was removed")
+	}
+	u.waitUntil("the sign-in page", `location.pathname === "/signin"`)
+	if took := time.Since(removed); took > chatWait {
+		t.Errorf("cutting the guest off took %v", took)
+	}
+	if status := eval[int](u, `fetch("/api/v1/channels", {headers: {Accept: "application/json"}}).then(r => r.status)`); status != 401 {
+		t.Errorf("after removal the guest's browser gets %d, want 401", status)
+	}
+	u.p.ClearConsole()
 }
 
 // TestChatBrowserScreenshots builds a conversation over two days — names,

@@ -223,6 +223,7 @@ func (s *Service) Policy(ctx context.Context, actor principal.Principal) (Policy
 		return Policy{}, errs.E(errs.Forbidden, "Only a tenant admin can read the sign-in policy.")
 	}
 	t, err := s.store.TenantByID(ctx, actor.Tenant)
+	t.Policy.Meetings = t.Policy.Meetings.Normalized()
 	return t.Policy, err
 }
 

@@ -1,5 +1,6 @@
 // The admin center (/admin…) for tenant admins: people and invitations,
-// the sign-in policy, conditional access and the sign-in log. Each section
+// the sign-in policy, conditional access, guests, external access and
+// meeting defaults (collab.js), and the sign-in log. Each section
 // has its own path, so it can be linked to and the back button works.
 
 import { h, icon, setMessage, time } from "./dom.js";
@@ -21,12 +22,14 @@ import {
   statusRegion,
 } from "./ui.js";
 import { accessSection, parseTrace, roleLabel, savePolicy, traceList } from "./access.js";
+import { collaborationSection } from "./collab.js";
 
 /** The sections, by path. */
 const sections = [
   { path: "/admin", labelKey: "admin.tab.people", iconName: "users", render: peopleSection },
   { path: "/admin/policy", labelKey: "admin.tab.policy", iconName: "lock", render: policySection },
   { path: "/admin/access", labelKey: "admin.tab.access", iconName: "compliance", render: conditionalAccessSection },
+  { path: "/admin/collaboration", labelKey: "admin.tab.collab", iconName: "users", render: () => withPolicy(collaborationSection) },
   { path: "/admin/signins", labelKey: "admin.tab.signins", iconName: "clock", render: signInsSection },
 ];
 
