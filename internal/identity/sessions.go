@@ -40,7 +40,7 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 	if len(c.SessionToken) > 200 {
 		return principal.Principal{}, ErrSessionEnded
 	}
-	sess, err := s.store.SessionByTokenHash(ctx, hashSecret(c.SessionToken))
+	sess, acct, joined, err := s.sessionByToken(ctx, hashSecret(c.SessionToken))
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
 			return principal.Principal{}, ErrSessionEnded
@@ -58,7 +58,12 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 	if c.Unsafe && !checkCSRF(c.SessionToken, c.CSRF) {
 		return principal.Principal{}, ErrCSRF
 	}
-	acct, err := s.usable(ctx, sess.Account, ErrSessionEnded)
+	if !joined {
+		acct, err = s.store.AccountByID(ctx, sess.Account)
+	}
+	if err == nil {
+		err = s.usableAccount(ctx, acct, ErrSessionEnded)
+	}
 	if err != nil {
 		if acct.Kind == principal.Guest && acct.State == AccountActive {
 			s.endSession(ctx, sess, now, "session.end_guest_expired")
@@ -83,6 +88,30 @@ func (s *Service) authenticateSession(ctx context.Context, c Credentials) (princ
 		return p, nil
 	}
 	return principalOf(acct, sess.ID, c.Source, "browser"), nil
+}
+
+// sessionAccountReader is implemented by a store that reads a session and
+// its account in one query (package store does).
+type sessionAccountReader interface {
+	SessionWithAccount(ctx context.Context, hash string) (Session, Account, error)
+}
+
+// sessionByToken returns the session with the token hash and, when the store
+// can read both at once, its account (joined is then true).
+func (s *Service) sessionByToken(ctx context.Context, hash string) (sess Session, acct Account, joined bool, err error) {
+	if r, ok := s.store.(sessionAccountReader); ok {
+		sess, acct, err = r.SessionWithAccount(ctx, hash)
+		if err == nil {
+			return sess, acct, true, nil
+		}
+		if !errs.Is(err, errs.NotFound) {
+			return sess, acct, false, err
+		}
+		// No such session, or (never, with foreign keys) no such account:
+		// read them apart, for the usual answer in each case.
+	}
+	sess, err = s.store.SessionByTokenHash(ctx, hash)
+	return sess, Account{}, false, err
 }
 
 // endSession ends a session on the way, recording why; failures are logged.
@@ -270,15 +299,18 @@ func (s *Service) usable(ctx context.Context, id ids.UserID, inactive error) (Ac
 	if err != nil {
 		return acct, err
 	}
+	return acct, s.usableAccount(ctx, acct, inactive)
+}
+
+// usableAccount is usable for an account already loaded.
+func (s *Service) usableAccount(ctx context.Context, acct Account, inactive error) error {
 	if acct.State != AccountActive {
-		return acct, inactive
+		return inactive
 	}
 	if acct.Kind == principal.Guest {
-		if err := s.guestActive(ctx, acct); err != nil {
-			return acct, err
-		}
+		return s.guestActive(ctx, acct)
 	}
-	return acct, nil
+	return nil
 }
 
 // guestActive checks a guest against the tenant's current guest policy.

@@ -19,18 +19,29 @@ var (
 
 // LockAuditHead locks tenant's chain head for the rest of the transaction and
 // returns it; (0, nil) for a chain without records.
+//
+// The head row is read first and created only when missing, so an append to
+// an existing chain costs one statement here, not two. On SQLite the
+// transaction holds the write lock from its start; on PostgreSQL the row is
+// locked FOR UPDATE, and two first appends racing to create it both insert
+// with ON CONFLICT DO NOTHING (the second waits for the first to commit) and
+// then lock the one row, as READ COMMITTED sees it once committed.
 func (tx *Tx) LockAuditHead(ctx context.Context, tenant ids.TenantID) (int64, []byte, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING`,
-		string(tenant), audit.ZeroHash); err != nil {
-		return 0, nil, err
-	}
 	q := `SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`
 	if tx.dialect == Postgres {
 		q += ` FOR UPDATE`
 	}
 	var seq int64
 	var hash []byte
-	if err := tx.QueryRow(ctx, q, string(tenant)).Scan(&seq, &hash); err != nil {
+	err := tx.QueryRow(ctx, q, string(tenant)).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING`,
+			string(tenant), audit.ZeroHash); err != nil {
+			return 0, nil, err
+		}
+		err = tx.QueryRow(ctx, q, string(tenant)).Scan(&seq, &hash)
+	}
+	if err != nil {
 		return 0, nil, err
 	}
 	return seq, hash, nil

@@ -300,12 +300,12 @@ func (db *DB) Messages(ctx context.Context, channel string, before int64, limit 
 
 // Reactions returns the reactions of messages, by message and emoji.
 func (db *DB) Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error) {
-	return reactions(ctx, db.Query, messages)
+	return reactions(ctx, db.queryOnce, messages)
 }
 
 // Reactions reads reactions within the transaction, seeing its own changes.
 func (tx *Tx) Reactions(ctx context.Context, messages []string) (map[string]map[string][]ids.UserID, error) {
-	return reactions(ctx, tx.Query, messages)
+	return reactions(ctx, tx.queryOnce, messages)
 }
 
 func reactions(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), messages []string) (map[string]map[string][]ids.UserID, error) {
@@ -394,7 +394,7 @@ func (db *DB) Files(ctx context.Context, messages []string) (map[string][]chat.F
 	for i, m := range messages {
 		args[i] = m
 	}
-	rows, err := db.Query(ctx, `SELECT `+fileCols+` FROM attachments WHERE message_id IN (?`+strings.Repeat(", ?", len(messages)-1)+`) ORDER BY created_at`, args...)
+	rows, err := db.queryOnce(ctx, `SELECT `+fileCols+` FROM attachments WHERE message_id IN (?`+strings.Repeat(", ?", len(messages)-1)+`) ORDER BY created_at`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -189,22 +189,35 @@ func (db *DB) Tenants(ctx context.Context) ([]identity.Tenant, error) {
 
 const accountCols = `id, realm, tenant_id, email, display_name, kind, roles, state, password_hash, mfa_grace_until, created_at, updated_at, sponsor_id, expires_at`
 
+// accountRow receives the columns accountCols.
+type accountRow struct {
+	a                              identity.Account
+	id, realm, tenant, kind, roles string
+	pw                             sql.NullString
+	grace, expires                 sql.NullInt64
+	created, updated               int64
+	sponsor                        string
+}
+
+func (r *accountRow) dest() []any {
+	return []any{&r.id, &r.realm, &r.tenant, &r.a.Email, &r.a.DisplayName, &r.kind, &r.roles, &r.a.State, &r.pw, &r.grace, &r.created, &r.updated, &r.sponsor, &r.expires}
+}
+
+func (r *accountRow) account() identity.Account {
+	a := r.a
+	a.Sponsor, a.Expires = ids.UserID(r.sponsor), fromNull(r.expires)
+	a.ID, a.Realm, a.Tenant, a.Kind = ids.UserID(r.id), identity.Realm(r.realm), ids.TenantID(r.tenant), principal.Kind(r.kind)
+	a.Roles, a.PasswordHash, a.MFAGraceUntil = splitList[principal.Role](r.roles), r.pw.String, fromNull(r.grace)
+	a.Created, a.Updated = fromNS(r.created), fromNS(r.updated)
+	return a
+}
+
 func scanAccount(sc interface{ Scan(...any) error }) (identity.Account, error) {
-	var a identity.Account
-	var id, realm, tenant, kind, roles string
-	var pw sql.NullString
-	var grace sql.NullInt64
-	var created, updated int64
-	var sponsor string
-	var expires sql.NullInt64
-	if err := sc.Scan(&id, &realm, &tenant, &a.Email, &a.DisplayName, &kind, &roles, &a.State, &pw, &grace, &created, &updated, &sponsor, &expires); err != nil {
-		return a, notFound(err)
+	var r accountRow
+	if err := sc.Scan(r.dest()...); err != nil {
+		return r.a, notFound(err)
 	}
-	a.Sponsor, a.Expires = ids.UserID(sponsor), fromNull(expires)
-	a.ID, a.Realm, a.Tenant, a.Kind = ids.UserID(id), identity.Realm(realm), ids.TenantID(tenant), principal.Kind(kind)
-	a.Roles, a.PasswordHash, a.MFAGraceUntil = splitList[principal.Role](roles), pw.String, fromNull(grace)
-	a.Created, a.Updated = fromNS(created), fromNS(updated)
-	return a, nil
+	return r.account(), nil
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -323,17 +336,31 @@ func (db *DB) FactorByCredential(ctx context.Context, credentialID []byte) (iden
 
 const sessionCols = `id, token_hash, account_id, tenant_id, state, methods, created_at, last_seen_at, idle_timeout, expires_at, source, user_agent, ended_at`
 
+// sessionRow receives the columns sessionCols.
+type sessionRow struct {
+	s                            identity.Session
+	account, tenant, methods     string
+	created, seen, idle, expires int64
+	ended                        sql.NullInt64
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.ID, &r.s.TokenHash, &r.account, &r.tenant, &r.s.State, &r.methods, &r.created, &r.seen, &r.idle, &r.expires, &r.s.Source, &r.s.UserAgent, &r.ended}
+}
+
+func (r *sessionRow) session() identity.Session {
+	s := r.s
+	s.Account, s.Tenant, s.Methods = ids.UserID(r.account), ids.TenantID(r.tenant), splitList[string](r.methods)
+	s.Created, s.LastSeen, s.IdleTimeout, s.Expires, s.Ended = fromNS(r.created), fromNS(r.seen), time.Duration(r.idle), fromNS(r.expires), fromNull(r.ended)
+	return s
+}
+
 func scanSession(sc interface{ Scan(...any) error }) (identity.Session, error) {
-	var s identity.Session
-	var account, tenant, methods string
-	var created, seen, idle, expires int64
-	var ended sql.NullInt64
-	if err := sc.Scan(&s.ID, &s.TokenHash, &account, &tenant, &s.State, &methods, &created, &seen, &idle, &expires, &s.Source, &s.UserAgent, &ended); err != nil {
-		return s, notFound(err)
+	var r sessionRow
+	if err := sc.Scan(r.dest()...); err != nil {
+		return r.s, notFound(err)
 	}
-	s.Account, s.Tenant, s.Methods = ids.UserID(account), ids.TenantID(tenant), splitList[string](methods)
-	s.Created, s.LastSeen, s.IdleTimeout, s.Expires, s.Ended = fromNS(created), fromNS(seen), time.Duration(idle), fromNS(expires), fromNull(ended)
-	return s, nil
+	return r.session(), nil
 }
 
 func (tx *Tx) InsertSession(ctx context.Context, s identity.Session) error {
@@ -360,6 +387,31 @@ func (tx *Tx) EndSessions(ctx context.Context, account ids.UserID, except string
 
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (identity.Session, error) {
 	return scanSession(db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, hash))
+}
+
+// SessionWithAccount returns the session with the token hash and its account
+// in one read, what every request with a session cookie needs.
+func (db *DB) SessionWithAccount(ctx context.Context, hash string) (identity.Session, identity.Account, error) {
+	var s sessionRow
+	var a accountRow
+	err := db.QueryRow(ctx, sessionWithAccount, hash).Scan(append(s.dest(), a.dest()...)...)
+	if err != nil {
+		return identity.Session{}, identity.Account{}, notFound(err)
+	}
+	return s.session(), a.account(), nil
+}
+
+// sessionWithAccount selects sessionCols and then accountCols.
+var sessionWithAccount = `SELECT ` + qualify("s", sessionCols) + `, ` + qualify("a", accountCols) + `
+	FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`
+
+// qualify prefixes each of a comma-separated list of columns with table.
+func qualify(table, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = table + "." + c
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (db *DB) Sessions(ctx context.Context, account ids.UserID) ([]identity.Session, error) {

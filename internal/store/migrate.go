@@ -111,7 +111,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			if done > 0 {
 				return nil // another node applied it meanwhile
 			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			if _, err := tx.execOnce(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,

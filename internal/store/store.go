@@ -44,6 +44,9 @@ const (
 // SQLiteFile is the name of the database file in the data directory.
 const SQLiteFile = "kaigi.db"
 
+// sqliteIdleConns is how many idle SQLite connections are kept open.
+const sqliteIdleConns = 8
+
 // Errors that Open and Migrate return.
 var (
 	ErrUnreachable   = errors.New("database unreachable")
@@ -58,6 +61,11 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	where   string // the file or the host, for messages; never credentials
+	// stmts keeps prepared statements (SQLite); nil on PostgreSQL, where
+	// pgx keeps them per connection itself.
+	stmts *stmtCache
+	// writes lets one write at a time reach SQLite; nil on PostgreSQL.
+	writes writeGate
 }
 
 // Config says which database to open.
@@ -137,7 +145,10 @@ func openSQLite(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, path, err)
 	}
-	return &DB{sql: sdb, dialect: SQLite, where: "SQLite file " + path}, nil
+	// Keep connections (and the statements prepared on them) instead of
+	// closing all but two after a burst: opening one runs five pragmas.
+	sdb.SetMaxIdleConns(sqliteIdleConns)
+	return &DB{sql: sdb, dialect: SQLite, where: "SQLite file " + path, stmts: newStmtCache(sdb), writes: make(writeGate, 1)}, nil
 }
 
 // redact removes the URL (which may carry a password) from an error message.
@@ -160,8 +171,10 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // String names the database for messages, without credentials.
 func (db *DB) String() string { return db.where }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the prepared statements and the database.
+func (db *DB) Close() error {
+	return errors.Join(db.stmts.close(), db.sql.Close())
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
@@ -170,18 +183,25 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	stmts   *stmtCache
 }
 
 // InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
 // the transaction takes the write lock at its start, so two writers never
-// deadlock; on PostgreSQL it runs at READ COMMITTED and rows are locked
-// explicitly where order matters.
+// deadlock, and transactions of this DB wait their turn in order (see
+// writeGate), for at most WriteWait; on PostgreSQL it runs at READ COMMITTED
+// and rows are locked explicitly where order matters. fn must not start
+// another transaction nor write through db: on SQLite that waits for fn.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := db.writes.enter(ctx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer db.writes.leave()
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: db.dialect}
+	tx := &Tx{tx: stx, dialect: db.dialect, stmts: db.stmts}
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -194,17 +214,51 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Exec runs a statement.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+	query = rebind(tx.dialect, query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, query, args...)
 }
 
 // Query runs a query.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
+	query = rebind(tx.dialect, query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a query that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, rebind(tx.dialect, query), args...)
+	query = rebind(tx.dialect, query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// stmt returns the cached statement for query bound to the transaction, or
+// nil to run it unprepared. The returned Stmt is closed with the transaction;
+// the statement prepared on the connection stays for the next one.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	s := tx.stmts.get(ctx, query)
+	if s == nil {
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, s)
+}
+
+// execOnce runs a statement or a script that is not worth keeping prepared
+// (a migration, a query built at run time).
+func (tx *Tx) execOnce(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// queryOnce runs a query built at run time, unprepared.
+func (tx *Tx) queryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
 }
 
 // Dialect returns the engine.
@@ -212,17 +266,39 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Query runs a read outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = rebind(db.dialect, query)
+	if s := db.stmts.get(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.sql.QueryContext(ctx, query, args...)
+}
+
+// queryOnce runs a read built at run time, unprepared.
+func (db *DB) queryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.sql.QueryContext(ctx, rebind(db.dialect, query), args...)
 }
 
 // QueryRow runs a single-row read outside a transaction.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.sql.QueryRowContext(ctx, rebind(db.dialect, query), args...)
+	query = rebind(db.dialect, query)
+	if s := db.stmts.get(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.sql.QueryRowContext(ctx, query, args...)
 }
 
-// Exec runs a statement outside a transaction.
+// Exec runs a statement outside a transaction. On SQLite it waits for a
+// running write transaction, so it must not be called inside one.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.sql.ExecContext(ctx, rebind(db.dialect, query), args...)
+	if err := db.writes.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer db.writes.leave()
+	query = rebind(db.dialect, query)
+	if s := db.stmts.get(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return db.sql.ExecContext(ctx, query, args...)
 }
 
 // rebind turns '?' placeholders into $1, $2, … for PostgreSQL. Question marks
