@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,13 +120,15 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	const n = 1000
 	for range b.N {
 		b.StopTimer()
-		perConn, goroutines := idleMemory(b, n)
-		b.ReportMetric(perConn, "bytes/conn")
+		heap, stacks, goroutines := idleMemory(b, n)
+		b.ReportMetric(heap+stacks, "bytes/conn")
+		b.ReportMetric(heap, "heap-bytes/conn")
+		b.ReportMetric(stacks, "stack-bytes/conn")
 		b.ReportMetric(goroutines, "goroutines/conn")
 	}
 }
 
-func idleMemory(b *testing.B, n int) (float64, float64) {
+func idleMemory(b *testing.B, n int) (heap, stacks, goroutines float64) {
 	e := newEnv(b, nil)
 	users := make([]ids.UserID, n+1)
 	for i := range users {
@@ -157,8 +160,9 @@ func idleMemory(b *testing.B, n int) (float64, float64) {
 	settle()
 	runtime.ReadMemStats(&after)
 	g1 := runtime.NumGoroutine()
-	held := float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)
-	return held / float64(n), float64(g1-g0) / float64(n)
+	heap = (float64(after.HeapInuse) - float64(before.HeapInuse)) / float64(n)
+	stacks = (float64(after.StackInuse) - float64(before.StackInuse)) / float64(n)
+	return heap, stacks, float64(g1-g0) / float64(n)
 }
 
 // settle lets the writers end and collects garbage.
@@ -197,4 +201,92 @@ func maskedText(p []byte) []byte {
 		out = append(out, c^key[i%4])
 	}
 	return out
+}
+
+// BenchmarkFanOutPaced sends b.N events to one channel followed by 1000
+// sockets at a steady rate, as kaigi-load's S2 does, and reports writes per
+// delivery and the 99th percentile from publish to receipt. Run it with
+// -benchtime=Nx (each event takes 1/rate).
+func BenchmarkFanOutPaced(b *testing.B) {
+	for _, rate := range []int{20, 60} {
+		b.Run(fmt.Sprintf("conns=1000/rate=%d", rate), func(b *testing.B) { benchFanOutPaced(b, 1000, rate) })
+	}
+}
+
+func benchFanOutPaced(b *testing.B, n, rate int) {
+	e := newEnv(b, nil)
+	users := make([]ids.UserID, n)
+	for i := range users {
+		users[i] = ids.UserID(fmt.Sprintf("u%d", i))
+	}
+	e.chat.addChannel("c1", users...)
+	sentAt := make([]atomic.Int64, b.N+2)
+	var readies, events atomic.Int64
+	lat := make([][]time.Duration, n)
+	done := make(chan struct{}, n)
+	for i, u := range users {
+		ws, _, err := websocket.Dial(b.Context(), e.url, dialOpts(string(u), testOrigin))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws.SetReadLimit(-1)
+		b.Cleanup(func() { ws.CloseNow() })
+		ws.Write(b.Context(), websocket.MessageText, []byte(`{"type":"hello","cursors":{}}`))
+		go func() {
+			for {
+				_, m, err := ws.Read(context.Background())
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				readies.Add(int64(bytes.Count(m, []byte(`"type":"ready"`))))
+				for {
+					k := bytes.Index(m, []byte(`"type":"event","channel":"c1","seq":`))
+					if k < 0 {
+						break
+					}
+					m = m[k+36:]
+					seq := 0
+					for len(m) > 0 && m[0] >= '0' && m[0] <= '9' {
+						seq = seq*10 + int(m[0]-'0')
+						m = m[1:]
+					}
+					if seq < len(sentAt) {
+						lat[i] = append(lat[i], time.Duration(now-sentAt[seq].Load()))
+					}
+					if events.Add(1) == int64(n)*int64(b.N) {
+						done <- struct{}{}
+					}
+				}
+			}
+		}()
+	}
+	waitFor(b, func() bool { return readies.Load() == int64(n) })
+	settle()
+	writes0 := e.metric("kaigi_realtime_frames_per_write")
+	body := strings.Repeat("a message of ordinary length ", 4)
+	b.ResetTimer()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for i := 1; i <= b.N; i++ {
+		<-tick.C
+		sentAt[i].Store(time.Now().UnixNano())
+		e.chat.send(b, "c1", "u0", body)
+	}
+	tick.Stop()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatalf("%d of %d deliveries", events.Load(), n*b.N)
+	}
+	b.StopTimer()
+	time.Sleep(50 * time.Millisecond)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	deliveries := float64(n) * float64(b.N)
+	b.ReportMetric((e.metric("kaigi_realtime_frames_per_write")-writes0)/deliveries, "writes/delivery")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 }

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,15 +24,17 @@ const catchUpPage = 200
 type frameKind uint8
 
 const (
-	frameEvent   frameKind = iota // a live event: bounded; a full queue closes the connection
-	frameControl                  // ready, join, leave, error, pong: counted, always queued
-	frameReplay                   // a page read from the store by the writer itself: not counted
-	frameTyping                   // bounded, but dropped rather than closing the connection
+	frameEvent    frameKind = iota // a live event: bounded; a full queue closes the connection
+	frameControl                   // ready, join, leave, error, pong: counted, always queued
+	frameReplay                    // a page read from the store by the writer itself: not counted
+	frameTyping                    // bounded, but dropped rather than closing the connection
+	framePresence                  // bounded like a live event
 )
 
 type outFrame struct {
 	b    []byte
 	kind frameKind
+	at   int64 // when it was queued (Gateway.now)
 }
 
 // syncState holds the live events of a channel that wait while the
@@ -65,15 +65,20 @@ type earlyEvent struct {
 	frame []byte
 }
 
-// conn is one WebSocket connection. Its reader is the goroutine of the
-// HTTP request; a writer goroutine runs only while there is work (frames
-// to write, a store read, a re-check). Lock order: hub.mu, then conn.mu.
+// conn is one WebSocket connection. Its reader is a goroutine started
+// after the upgrade (the HTTP handler returns); a writer goroutine runs
+// only while there is work (joining after hello, frames to write, a store
+// read). Lock order: hub.mu, then conn.mu, then the flusher's.
 type conn struct {
 	g      *Gateway
 	p      principal.Principal
 	ws     *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
+	// wctx is the context of every write: it never ends, so that the
+	// library sets up no timer per write; the watchdog bounds writes
+	// instead (Options.WriteTimeout), and teardown closes the socket.
+	wctx context.Context
 
 	// The reader's own state.
 	helloDone bool
@@ -82,33 +87,42 @@ type conn struct {
 	tokensAt  time.Time
 	typed     map[string]time.Time
 
-	// The writer's own state.
-	failedChecks int
-
 	lastRead atomic.Int64 // unix nanoseconds of the last frame read
 	missed   atomic.Int32 // pings unanswered in a row
 
-	mu        sync.Mutex
-	h         *hub
-	cursors   map[string]int64 // followed channels → last seq queued for the client; nil before ready
-	syncs     map[string]*syncState
-	early     []earlyEvent // events seen while joining
-	earlyFull bool
-	queue     []outFrame
-	live      int // frames in queue other than replay
-	liveBytes int
-	working   bool // a writer goroutine runs
-	recheck   bool
-	closing   bool
-	helloT    *time.Timer
-	hbT       *time.Timer
-	rvT       *time.Timer
-	workers   sync.WaitGroup // writer and close goroutines
+	// What the watchdog reads (Gateway.now values; 0: none).
+	headAt     atomic.Int64 // when the oldest frame still queued was queued
+	writeStart atomic.Int64 // when the write in progress began
+	writeBusy  atomic.Int64 // time spent in writes, in all
+	// The watchdog's own state.
+	seenBusy, seenAt int64
+
+	mu           sync.Mutex
+	h            *hub
+	cursors      map[string]int64 // followed channels → last seq queued for the client; nil before ready
+	syncs        map[string]*syncState
+	early        []earlyEvent // events seen while joining
+	earlyFull    bool
+	queue        []outFrame
+	queueBytes   int // bytes of queue
+	live         int // frames in queue other than replay
+	liveBytes    int
+	working      bool             // a writer goroutine runs
+	flushing     bool             // waiting for the flusher to start the writer
+	pendingHello map[string]int64 // cursors of a hello the writer has yet to handle
+	helloSeen    bool
+	status       string // what the person set (presence); "" is online
+	presence     bool   // the client asked for presence frames
+	closing      bool
+	helloT       *time.Timer
+	hbT          *time.Timer
+	workers      sync.WaitGroup // writer and close goroutines
 }
 
 func newConn(g *Gateway, p principal.Principal, ws *websocket.Conn) *conn {
 	c := &conn{g: g, p: p, ws: ws}
 	c.ctx, c.cancel = context.WithCancel(g.ctx)
+	c.wctx = context.WithoutCancel(c.ctx)
 	return c
 }
 
@@ -119,7 +133,7 @@ func (c *conn) serve() {
 	c.helloT = time.AfterFunc(c.g.opts.HelloTimeout, func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if c.cursors == nil && c.h == nil {
+		if !c.helloSeen {
 			c.closeLocked(websocket.StatusPolicyViolation, "hello expected")
 		}
 	})
@@ -139,21 +153,24 @@ func (c *conn) serve() {
 func (c *conn) teardown() {
 	c.mu.Lock()
 	c.closing = true
-	c.queue, c.syncs, c.early = nil, nil, nil
-	for _, t := range []*time.Timer{c.helloT, c.hbT, c.rvT} {
+	c.queue, c.syncs, c.early, c.pendingHello = nil, nil, nil, nil
+	c.headAt.Store(0)
+	for _, t := range []*time.Timer{c.helloT, c.hbT} {
 		if t != nil {
 			t.Stop()
 		}
 	}
-	h := c.h
 	c.mu.Unlock()
 	c.cancel()
 	c.ws.CloseNow()
+	c.workers.Wait() // after this, c.h no longer changes
+	c.mu.Lock()
+	h := c.h
+	c.mu.Unlock()
 	if h != nil {
 		h.detach(c)
 		c.g.release(h)
 	}
-	c.workers.Wait()
 	c.g.unregister(c)
 }
 
@@ -182,7 +199,8 @@ func (c *conn) endLocked(closeWS func()) {
 		return
 	}
 	c.closing = true
-	c.queue, c.live, c.liveBytes, c.syncs, c.early = nil, 0, 0, nil, nil
+	c.queue, c.queueBytes, c.live, c.liveBytes, c.syncs, c.early, c.pendingHello = nil, 0, 0, 0, nil, nil, nil
+	c.headAt.Store(0)
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()
@@ -211,12 +229,14 @@ func (c *conn) handle(typ websocket.MessageType, data []byte) {
 		c.hello(f)
 	case "typing":
 		c.typing(f.Channel)
+	case "status":
+		c.setStatus(f.Status)
 	case "ping":
 		c.mu.Lock()
 		c.enqueueLocked(pongFrame, frameControl)
 		c.mu.Unlock()
 	default:
-		c.badFrame("Unknown frame type; use hello, typing or ping.")
+		c.badFrame("Unknown frame type; use hello, typing, status or ping.")
 	}
 }
 
@@ -245,6 +265,9 @@ func (c *conn) badFrame(msg string) {
 	c.enqueueLocked(errorFrame(msg), frameControl)
 }
 
+// hello takes the client's cursors; the writer goroutine does the rest
+// (see join), so that the store reads do not grow the reader's stack,
+// which lives as long as the connection.
 func (c *conn) hello(f clientFrame) {
 	if c.helloDone {
 		c.badFrame("hello was already received.")
@@ -263,12 +286,34 @@ func (c *conn) hello(f clientFrame) {
 	if dropped {
 		c.badFrame("Some cursors were ignored: they map channel ids to sequence numbers of 0 or more.")
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := presenceStatus(f.Status); ok {
+		c.status = st
+	}
+	c.presence = f.Presence
+	c.helloSeen = true
+	if c.closing {
+		return
+	}
+	c.pendingHello = cursors
+	c.startLocked()
+}
+
+// join runs on the writer: it makes the connection follow the channels the
+// person can see and queues the ready frame.
+func (c *conn) join(cursors map[string]int64) {
 	h, err := c.g.acquire(c.ctx, c.p.Tenant)
 	if err != nil {
 		c.close(websocket.StatusInternalError, "live updates unavailable; reconnect")
 		return
 	}
 	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		c.g.release(h)
+		return
+	}
 	c.h = h
 	c.mu.Unlock()
 	h.beginJoin(c)
@@ -278,10 +323,12 @@ func (c *conn) hello(f clientFrame) {
 		return
 	}
 	h.finishJoin(c, list, cursors)
+	h.announce(c.p.User, false)
 	c.mu.Lock()
-	c.helloT.Stop()
-	c.helloT = nil
-	c.armRevalidateLocked()
+	if c.helloT != nil {
+		c.helloT.Stop()
+		c.helloT = nil
+	}
 	c.mu.Unlock()
 }
 
@@ -390,13 +437,6 @@ func (c *conn) resync(ch string) {
 	}
 }
 
-func (c *conn) requestRecheck() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.recheck = true
-	c.kickLocked()
-}
-
 func (c *conn) startSyncLocked(ch string, first *pendingEvent) {
 	if c.closing {
 		return
@@ -412,7 +452,7 @@ func (c *conn) startSyncLocked(ch string, first *pendingEvent) {
 	if first != nil {
 		s.add(*first, c.g.opts.SendQueue)
 	}
-	c.kickLocked()
+	c.startLocked()
 }
 
 // enqueueLocked queues a frame for the writer. A live event that does not
@@ -422,7 +462,7 @@ func (c *conn) enqueueLocked(b []byte, kind frameKind) bool {
 	if c.closing {
 		return false
 	}
-	if kind == frameEvent || kind == frameTyping {
+	if kind == frameEvent || kind == frameTyping || kind == framePresence {
 		if c.live+1 > c.g.opts.SendQueue || c.liveBytes+len(b) > c.g.opts.SendQueueBytes {
 			if kind == frameTyping {
 				return false
@@ -436,15 +476,42 @@ func (c *conn) enqueueLocked(b []byte, kind frameKind) bool {
 		c.live++
 		c.liveBytes += len(b)
 	}
-	c.queue = append(c.queue, outFrame{b, kind})
-	c.kickLocked()
+	now := c.g.now()
+	if len(c.queue) == 0 {
+		c.headAt.Store(now)
+	}
+	c.queue = append(c.queue, outFrame{b, kind, now})
+	c.queueBytes += len(b) + 1
+	if c.queueBytes >= c.g.opts.MaxBatchBytes || c.g.opts.FlushWindow == 0 {
+		c.startLocked() // a full batch goes at once
+	} else {
+		c.kickLocked()
+	}
 	return true
 }
 
 // ---- writing
 
-// kickLocked starts the writer unless it runs.
+// kickLocked has the writer started within Options.FlushWindow, unless it
+// runs or is about to: frames queued meanwhile share its first write.
 func (c *conn) kickLocked() {
+	if c.working || c.flushing || c.closing {
+		return
+	}
+	c.flushing = true
+	c.g.flusher.add(c)
+}
+
+// flush is the flusher's call: the window is over, start the writer.
+func (c *conn) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushing = false
+	c.startLocked()
+}
+
+// startLocked starts the writer at once unless it runs.
+func (c *conn) startLocked() {
 	if c.working || c.closing {
 		return
 	}
@@ -453,23 +520,24 @@ func (c *conn) kickLocked() {
 	go c.work()
 }
 
-// work writes queued frames, runs re-checks and catch-ups, and ends when
-// there is nothing left to do.
+// work joins after hello, writes queued frames and runs catch-ups, and
+// ends when there is nothing left to do.
 func (c *conn) work() {
 	defer c.workers.Done()
 	for {
 		c.mu.Lock()
 		switch {
 		case c.closing:
+		case c.pendingHello != nil:
+			cursors := c.pendingHello
+			c.pendingHello = nil
+			c.mu.Unlock()
+			c.join(cursors)
+			continue
 		case len(c.queue) > 0:
 			batch := c.takeLocked()
 			c.mu.Unlock()
 			c.write(batch)
-			continue
-		case c.recheck:
-			c.recheck = false
-			c.mu.Unlock()
-			c.revalidate()
 			continue
 		case len(c.syncs) > 0:
 			var ch string
@@ -501,6 +569,7 @@ func (c *conn) takeLocked() []outFrame {
 		n++
 	}
 	batch := c.queue[:n:n]
+	c.queueBytes -= size
 	for _, f := range batch {
 		if f.kind != frameReplay {
 			c.live--
@@ -509,8 +578,10 @@ func (c *conn) takeLocked() []outFrame {
 	}
 	if n == len(c.queue) {
 		c.queue = nil
+		c.headAt.Store(0)
 	} else {
 		c.queue = c.queue[n:]
+		c.headAt.Store(c.queue[0].at)
 	}
 	return batch
 }
@@ -518,13 +589,13 @@ func (c *conn) takeLocked() []outFrame {
 var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // write writes frames as one WebSocket message: the frame itself, or a JSON
-// array of them.
+// array of them. The watchdog bounds how long it may take.
 func (c *conn) write(batch []outFrame) {
-	ctx, cancel := context.WithTimeout(c.ctx, c.g.opts.WriteTimeout)
-	defer cancel()
+	start := c.g.now()
+	c.writeStart.Store(start)
 	var err error
 	if len(batch) == 1 {
-		err = c.ws.Write(ctx, websocket.MessageText, batch[0].b)
+		err = c.ws.Write(c.wctx, websocket.MessageText, batch[0].b)
 	} else {
 		bp := batchBufs.Get().(*[]byte)
 		b := append((*bp)[:0], '[')
@@ -535,12 +606,14 @@ func (c *conn) write(batch []outFrame) {
 			b = append(b, f.b...)
 		}
 		b = append(b, ']')
-		err = c.ws.Write(ctx, websocket.MessageText, b)
+		err = c.ws.Write(c.wctx, websocket.MessageText, b)
 		if cap(b) <= 256<<10 {
 			*bp = b[:0]
 			batchBufs.Put(bp)
 		}
 	}
+	c.writeBusy.Add(c.g.now() - start)
+	c.writeStart.Store(0)
 	events := 0
 	for _, f := range batch {
 		if f.kind == frameEvent || f.kind == frameReplay {
@@ -549,14 +622,32 @@ func (c *conn) write(batch []outFrame) {
 	}
 	clear(batch) // let the shared frames go
 	if err != nil {
-		if c.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			c.g.m.slow.WithLabelValues("write_timeout").Inc()
-		}
 		c.close(websocket.StatusPolicyViolation, "too slow")
 		return
 	}
 	c.g.m.framesPerWrite.Observe(float64(len(batch)))
 	c.g.m.deliveries.Add(float64(events))
+}
+
+// watch is the watchdog's look at the connection at now: a write that has
+// taken longer than Options.WriteTimeout ends it, and so does a frame
+// older than Options.SlowConsumerAge while the connection's writes block.
+func (c *conn) watch(now int64) {
+	ws := c.writeStart.Load()
+	busy := c.writeBusy.Load()
+	if ws != 0 && now > ws {
+		busy += now - ws
+	}
+	dBusy, dt := busy-c.seenBusy, now-c.seenAt
+	c.seenBusy, c.seenAt = busy, now
+	switch head := c.headAt.Load(); {
+	case ws != 0 && now-ws > int64(c.g.opts.WriteTimeout):
+		c.g.m.slow.WithLabelValues("write_timeout").Inc()
+		c.abort()
+	case head != 0 && now-head > int64(c.g.opts.SlowConsumerAge) && dt > 0 && 2*dBusy >= dt:
+		c.g.m.slow.WithLabelValues("lagging").Inc()
+		c.close(websocket.StatusPolicyViolation, "too slow")
+	}
 }
 
 // catchUp reads one page of ch's stored log after cur and queues it; once
@@ -572,7 +663,9 @@ func (c *conn) catchUp(ch string, s *syncState, cur int64) {
 		delete(c.syncs, ch)
 		switch errs.CodeOf(err) {
 		case errs.NotFound, errs.Forbidden:
-			c.recheck = true // no longer visible: the re-check drops it
+			if h := c.h; h != nil {
+				go h.recheck(c.p.User) // no longer visible: the re-check drops it
+			}
 		default:
 			if c.ctx.Err() == nil {
 				c.g.log.Warn("realtime: catch up from the store", "tenant", string(c.p.Tenant), "channel", ch, "err", err)
@@ -608,63 +701,6 @@ func (c *conn) catchUp(ch string, s *syncState, cur int64) {
 }
 
 // ---- checks
-
-func (c *conn) armRevalidateLocked() {
-	if c.closing {
-		return
-	}
-	d := c.g.opts.RevalidateInterval
-	d += rand.N(d/10 + 1)
-	if c.rvT == nil {
-		c.rvT = time.AfterFunc(d, func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			if !c.closing {
-				c.recheck = true
-				c.kickLocked()
-				c.armRevalidateLocked()
-			}
-		})
-		return
-	}
-	c.rvT.Reset(d)
-}
-
-// revalidate re-checks the session and the channels the person may see.
-func (c *conn) revalidate() {
-	ok, err := c.g.sessionActive(c.ctx, c.p)
-	if err == nil && !ok {
-		c.close(StatusSessionEnded, "session ended")
-		return
-	}
-	if err == nil {
-		list, lerr := c.g.chat.Channels(c.ctx, c.p)
-		if lerr == nil {
-			c.failedChecks = 0
-			c.mu.Lock()
-			h := c.h
-			c.mu.Unlock()
-			if h != nil {
-				h.reconcile(c, list)
-			}
-			return
-		}
-		err = lerr
-	}
-	if c.ctx.Err() != nil {
-		return
-	}
-	if code := errs.CodeOf(err); code == errs.Unauthenticated || code == errs.Forbidden {
-		c.close(StatusSessionEnded, "session ended")
-		return
-	}
-	// The store is unwell: keep serving what was allowed, but not for long.
-	c.failedChecks++
-	c.g.log.Warn("realtime: re-check failed", "tenant", string(c.p.Tenant), "failures", c.failedChecks, "err", err)
-	if c.failedChecks >= 2 {
-		c.close(websocket.StatusInternalError, "cannot check the connection; reconnect")
-	}
-}
 
 // heartbeat pings; pings missed in a row with nothing read meanwhile close
 // the connection.

@@ -60,6 +60,9 @@ type clientFrame struct {
 	Type    string           `json:"type"`
 	Cursors map[string]int64 `json:"cursors"`
 	Channel string           `json:"channel"`
+	Status  string           `json:"status"`
+	// Presence, in hello, asks for presence frames.
+	Presence bool `json:"presence"`
 }
 
 // Server frames. Channel and account ids are checked with ids.Valid before

@@ -1,8 +1,13 @@
 package realtime
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/hex"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,13 +48,22 @@ type Gateway struct {
 	ctx    context.Context // ends when the gateway closes
 	cancel context.CancelFunc
 
+	epoch   time.Time // now counts from it, on the monotonic clock
+	node    string    // this node's id in presence notices
+	flusher *flusher
+
 	mu         sync.Mutex
 	closed     bool
 	hubs       map[ids.TenantID]*hub
 	conns      map[*conn]struct{}
 	perAccount map[ids.UserID]int
 	done       sync.WaitGroup // connections being served
+	watchdog   chan struct{}  // closed when the watchdog has returned
 }
+
+// now is the time since the gateway started, on the monotonic clock; the
+// connections' queue and write times are kept in it.
+func (g *Gateway) now() int64 { return int64(time.Since(g.epoch)) }
 
 // New returns a gateway.
 func New(opts Options) (*Gateway, error) {
@@ -58,11 +72,14 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{opts: opts, chat: opts.Chat, log: opts.Logger, m: newMetrics(opts.Registerer),
-		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[ids.UserID]int{}}
+		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[ids.UserID]int{},
+		epoch: time.Now(), node: hex.EncodeToString(ids.Token(8)), watchdog: make(chan struct{})}
+	g.flusher = newFlusher(opts.FlushWindow)
 	for _, o := range opts.Origins {
 		g.origins = append(g.origins, strings.ToLower(strings.TrimRight(o, "/")))
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
+	go g.watch()
 	return g, nil
 }
 
@@ -76,8 +93,10 @@ func OriginOf(publicURL string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// Serve upgrades r to a WebSocket for p and serves it until it ends. Before
-// the upgrade it returns an *errs.Error for the caller to render: not a
+// Serve upgrades r to a WebSocket for p and serves it on a goroutine of its
+// own, returning at once, so that the request's goroutine (its stack grown
+// by authentication) and the request itself are released. Before the
+// upgrade it returns an *errs.Error for the caller to render: not a
 // WebSocket handshake (400), a foreign origin (403), too many sockets for
 // the account (429), shutting down (503). After the upgrade it returns nil.
 func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
@@ -94,7 +113,7 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Prin
 	if err := g.reserve(p.User); err != nil {
 		return err
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallReader{w}, r, &websocket.AcceptOptions{
 		// The origin was checked above, against the public URL, which is
 		// stricter than the library's same-host rule.
 		InsecureSkipVerify: true,
@@ -111,9 +130,40 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Prin
 		g.unreserve(p.User)
 		return nil
 	}
-	defer g.done.Done()
-	c.serve()
+	go func() {
+		defer g.done.Done()
+		c.serve()
+	}()
 	return nil
+}
+
+// readBufferSize is the read buffer a connection keeps instead of net/http's
+// 4 KiB: clients send a few small frames, and a larger one is read past
+// the buffer.
+const readBufferSize = 256
+
+// smallReader hands the WebSocket library, at the hijack, a small read
+// buffer holding whatever net/http had buffered, instead of net/http's own.
+type smallReader struct{ http.ResponseWriter }
+
+func (w smallReader) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w smallReader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	n := brw.Reader.Buffered()
+	var src io.Reader = nc
+	if n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc)
+	}
+	br := bufio.NewReaderSize(src, max(readBufferSize, n))
+	if n > 0 {
+		br.Peek(n) // into br's buffer, which the library takes over
+	}
+	return nc, bufio.NewReadWriter(br, brw.Writer), nil
 }
 
 func isUpgrade(r *http.Request) bool {
@@ -251,24 +301,105 @@ func (g *Gateway) Close() error {
 		g.log.Warn("realtime: connections still open after close", "connections", len(conns))
 	}
 	g.cancel()
+	<-g.watchdog
 	return nil
 }
 
-// sessionActive reports whether p's session is still open and complete.
-func (g *Gateway) sessionActive(ctx context.Context, p principal.Principal) (bool, error) {
+// watch is the node's watchdog: a few times per min(WriteTimeout,
+// SlowConsumerAge) it looks at every connection's write in progress and
+// oldest queued frame (see conn.watch). One goroutine and one ticker per
+// node replace a deadline per write.
+func (g *Gateway) watch() {
+	defer close(g.watchdog)
+	every := min(g.opts.WriteTimeout, g.opts.SlowConsumerAge) / 4
+	every = min(max(every, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var conns []*conn
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		for c := range g.conns {
+			conns = append(conns, c)
+		}
+		g.mu.Unlock()
+		now := g.now()
+		for i, c := range conns {
+			c.watch(now)
+			conns[i] = nil
+		}
+		conns = conns[:0]
+	}
+}
+
+// flusher starts the writers of connections that had frames queued while
+// idle, once Options.FlushWindow has passed since the first of them: one
+// timer for the node, however many connections wait.
+type flusher struct {
+	window time.Duration
+	t      *time.Timer
+
+	mu    sync.Mutex
+	armed bool
+	dirty []*conn
+	spare []*conn
+}
+
+func newFlusher(window time.Duration) *flusher {
+	f := &flusher{window: window}
+	f.t = time.AfterFunc(time.Hour, f.fire)
+	f.t.Stop()
+	return f
+}
+
+func (f *flusher) add(c *conn) {
+	f.mu.Lock()
+	f.dirty = append(f.dirty, c)
+	if !f.armed {
+		f.armed = true
+		f.t.Reset(f.window)
+	}
+	f.mu.Unlock()
+}
+
+func (f *flusher) fire() {
+	f.mu.Lock()
+	batch := f.dirty
+	f.dirty, f.spare = f.spare, nil
+	f.armed = false
+	f.mu.Unlock()
+	for i, c := range batch {
+		c.flush()
+		batch[i] = nil
+	}
+	f.mu.Lock()
+	if f.spare == nil && cap(batch) <= 1<<16 {
+		f.spare = batch[:0]
+	}
+	f.mu.Unlock()
+}
+
+// activeSessions returns the open and complete sessions of p's account
+// (none if the account may no longer sign in).
+func (g *Gateway) activeSessions(ctx context.Context, p principal.Principal) (map[string]bool, error) {
 	ss, err := g.opts.Sessions.Sessions(ctx, p)
 	if err != nil {
 		if c := errs.CodeOf(err); c == errs.Unauthenticated || c == errs.Forbidden {
-			return false, nil
+			return nil, nil
 		}
-		return false, err
+		return nil, err
 	}
+	active := make(map[string]bool, len(ss))
 	for _, s := range ss {
-		if s.ID == p.Session {
-			return s.State == identity.SessionActive, nil
+		if s.State == identity.SessionActive {
+			active[s.ID] = true
 		}
 	}
-	return false, nil
+	return active, nil
 }
 
 type metrics struct {
@@ -287,7 +418,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "kaigi_realtime_deliveries_total",
 			Help: "Channel events written to WebSocket connections (live and replayed)."}),
 		slow: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaigi_realtime_slow_consumers_total",
-			Help: "Connections closed because they could not keep up: send queue full, or a write that timed out."}, []string{"reason"}),
+			Help: "Connections closed because they could not keep up: send queue full (queue_full), frames waiting too long while writes block (lagging), or a write that timed out (write_timeout)."}, []string{"reason"}),
 		framesPerWrite: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kaigi_realtime_frames_per_write",
 			Help: "Frames coalesced into one WebSocket write.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
 		gapFills: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kaigi_realtime_gap_fills_total",

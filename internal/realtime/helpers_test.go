@@ -176,6 +176,7 @@ func (f *fakeChat) OpenEvent(ctx context.Context, tenant ids.TenantID, ch string
 type fakeSessions struct {
 	mu    sync.Mutex
 	ended map[ids.UserID]bool
+	calls atomic.Int64
 }
 
 func (s *fakeSessions) end(u ids.UserID) {
@@ -185,6 +186,7 @@ func (s *fakeSessions) end(u ids.UserID) {
 }
 
 func (s *fakeSessions) Sessions(ctx context.Context, p principal.Principal) ([]identity.Session, error) {
+	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended[p.User] {
@@ -210,7 +212,13 @@ func newEnv(t testing.TB, tune func(o *realtime.Options)) *env {
 	t.Helper()
 	b := inproc.New(inproc.Options{})
 	t.Cleanup(func() { b.Close() })
-	e := &env{t: t, bus: b, chat: newFakeChat(b), sessions: &fakeSessions{ended: map[ids.UserID]bool{}}, reg: prometheus.NewRegistry()}
+	return newEnvOn(t, b, newFakeChat(b), tune)
+}
+
+// newEnvOn is newEnv for a node sharing a bus and a chat service with others.
+func newEnvOn(t testing.TB, b bus.Bus, fc *fakeChat, tune func(o *realtime.Options)) *env {
+	t.Helper()
+	e := &env{t: t, bus: b, chat: fc, sessions: &fakeSessions{ended: map[ids.UserID]bool{}}, reg: prometheus.NewRegistry()}
 	opts := realtime.Options{Chat: e.chat, Sessions: e.sessions, Bus: b, Origins: []string{testOrigin}, Registerer: e.reg}
 	if tune != nil {
 		tune(&opts)
@@ -315,13 +323,15 @@ func dialOpts(user, origin string) *websocket.DialOptions {
 
 // frame is any server frame.
 type frame struct {
-	Type     string           `json:"type"`
-	Channel  string           `json:"channel"`
-	Seq      int64            `json:"seq"`
-	Event    json.RawMessage  `json:"event"`
-	Channels map[string]int64 `json:"channels"`
-	User     string           `json:"user"`
-	Message  string           `json:"message"`
+	Type     string            `json:"type"`
+	Channel  string            `json:"channel"`
+	Seq      int64             `json:"seq"`
+	Event    json.RawMessage   `json:"event"`
+	Channels map[string]int64  `json:"channels"`
+	User     string            `json:"user"`
+	Message  string            `json:"message"`
+	Users    map[string]string `json:"users"`
+	Snapshot bool              `json:"snapshot"`
 }
 
 // client is a test WebSocket client: a goroutine reads every message and
@@ -359,6 +369,14 @@ func (e *env) connect(user string, cursors map[string]int64) *client {
 	e.t.Helper()
 	c := dialClient(e.t, e.url, dialOpts(user, testOrigin))
 	c.hello(cursors)
+	return c
+}
+
+// connectWithPresence is connect for a client that asks for presence frames.
+func (e *env) connectWithPresence(user string) *client {
+	e.t.Helper()
+	c := dialClient(e.t, e.url, dialOpts(user, testOrigin))
+	c.send(map[string]any{"type": "hello", "cursors": map[string]int64{}, "presence": true})
 	return c
 }
 
@@ -431,12 +449,27 @@ func (c *client) next() frame {
 	return frame{}
 }
 
-// expect returns the next frame that is not typing, failing unless it has type typ.
+// nextNotPresence returns the next frame that is not a presence frame.
+func (c *client) nextNotPresence() frame {
+	c.t.Helper()
+	for {
+		if f := c.next(); f.Type != "presence" {
+			return f
+		}
+	}
+}
+
+// ambient reports whether a frame is a notice that may come at any time
+// (typing, presence), which tests of other things skip.
+func ambient(f frame) bool { return f.Type == "typing" || f.Type == "presence" }
+
+// expect returns the next frame of type typ, skipping typing and presence
+// frames unless typ is one, failing on any other.
 func (c *client) expect(typ string) frame {
 	c.t.Helper()
 	for {
 		f := c.next()
-		if f.Type == "typing" && typ != "typing" {
+		if ambient(f) && f.Type != typ {
 			continue
 		}
 		if f.Type != typ {
@@ -454,7 +487,7 @@ func (c *client) events(ch string, after, upto int64) []string {
 	for after < upto {
 		f := c.next()
 		switch f.Type {
-		case "typing", "join", "ready":
+		case "typing", "presence", "join", "ready":
 			continue
 		case "event":
 		default:
@@ -478,14 +511,14 @@ func (c *client) events(ch string, after, upto int64) []string {
 	return bodies
 }
 
-// quiet checks that nothing but typing arrives for d.
+// quiet checks that nothing but typing and presence arrives for d.
 func (c *client) quiet(d time.Duration) {
 	c.t.Helper()
 	deadline := time.After(d)
 	for {
 		select {
 		case f := <-c.frames:
-			if f.Type != "typing" {
+			if !ambient(f) {
 				c.t.Fatalf("unexpected frame %+v", f)
 			}
 		case <-deadline:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -39,21 +40,39 @@ type hub struct {
 	ready chan struct{} // closed once start has finished
 	err   error         // start's result, set before ready is closed
 
-	events, typing, control bus.Subscription // used by the loop only
-	stopc                   chan struct{}
-	stopOnce                sync.Once
-	done                    chan struct{} // closed when the loop has returned
+	events, typing, control, presence bus.Subscription // used by the loop only
+	stopc                             chan struct{}
+	stopOnce                          sync.Once
+	done                              chan struct{} // closed when the loop has returned
+
+	pubMu sync.Mutex // orders the presence notices this node publishes
 
 	mu      sync.RWMutex
 	chans   map[string]*hubChan
-	users   map[ids.UserID][]*conn
-	joining map[*conn]struct{} // connections between hello and ready: they see every event
+	users   map[ids.UserID]*account // accounts with connections here past ready
+	joining map[*conn]struct{}      // connections between hello and ready: they see every event
+	// seen is the presence of the tenant's accounts on every node (this one
+	// included), as announced on the bus.
+	seen map[ids.UserID]*peer
 	// hidden remembers who cannot see a channel nobody here follows, so
 	// that its events do not ask the store again each time; reset every
 	// hiddenResetPeriod, and for a person when a control message about
 	// them arrives.
 	hidden  map[string]map[ids.UserID]struct{}
 	probing map[string]*probeState
+}
+
+// account is a person with connections on this node: the re-check of their
+// sessions and channels is done once for all of them.
+type account struct {
+	conns    []*conn
+	rv       *time.Timer // the periodic re-check
+	checking bool        // a re-check runs
+	again    bool        // another was asked for meanwhile
+	failed   int         // re-checks failed in a row (the store is unwell)
+	// What this node last announced of the account's presence.
+	sentStatus string
+	sentChans  []string
 }
 
 // hubChan is a followed channel.
@@ -67,19 +86,19 @@ type hubChan struct {
 
 func newHub(g *Gateway, tenant ids.TenantID) *hub {
 	return &hub{g: g, tenant: tenant, ready: make(chan struct{}), stopc: make(chan struct{}), done: make(chan struct{}),
-		chans: map[string]*hubChan{}, users: map[ids.UserID][]*conn{}, joining: map[*conn]struct{}{},
-		hidden: map[string]map[ids.UserID]struct{}{}, probing: map[string]*probeState{}}
+		chans: map[string]*hubChan{}, users: map[ids.UserID]*account{}, joining: map[*conn]struct{}{},
+		hidden: map[string]map[ids.UserID]struct{}{}, probing: map[string]*probeState{}, seen: map[ids.UserID]*peer{}}
 }
 
-func (h *hub) patterns() [3]string {
+func (h *hub) patterns() [4]string {
 	t := string(h.tenant)
-	return [3]string{"chat." + t + ".>", "typing." + t + ".>", "control." + t + ".>"}
+	return [4]string{"chat." + t + ".>", "typing." + t + ".>", "control." + t + ".>", "presence." + t + ".>"}
 }
 
-// subscribe opens the three subscriptions, all or none.
+// subscribe opens the four subscriptions, all or none.
 func (h *hub) subscribe(ctx context.Context) error {
 	opts := bus.SubscribeOptions{Buffer: h.g.opts.BusBuffer}
-	var subs [3]bus.Subscription
+	var subs [4]bus.Subscription
 	for i, p := range h.patterns() {
 		s, err := h.g.opts.Bus.Subscribe(ctx, p, opts)
 		if err != nil {
@@ -90,12 +109,16 @@ func (h *hub) subscribe(ctx context.Context) error {
 		}
 		subs[i] = s
 	}
-	h.events, h.typing, h.control = subs[0], subs[1], subs[2]
+	h.events, h.typing, h.control, h.presence = subs[0], subs[1], subs[2], subs[3]
 	return nil
 }
 
+func (h *hub) subscriptions() []bus.Subscription {
+	return []bus.Subscription{h.events, h.typing, h.control, h.presence}
+}
+
 func (h *hub) unsubscribe() {
-	for _, s := range []bus.Subscription{h.events, h.typing, h.control} {
+	for _, s := range h.subscriptions() {
 		if s != nil {
 			s.Unsubscribe()
 		}
@@ -108,6 +131,7 @@ func (h *hub) start(ctx context.Context) error {
 		return err
 	}
 	go h.loop()
+	h.askPresence()
 	return nil
 }
 
@@ -130,6 +154,8 @@ func (h *hub) loop() {
 	defer h.unsubscribe()
 	reset := time.NewTicker(hiddenResetPeriod)
 	defer reset.Stop()
+	refresh := time.NewTicker(h.g.opts.PresenceInterval)
+	defer refresh.Stop()
 	for {
 		var ok bool
 		var m bus.Message
@@ -141,6 +167,14 @@ func (h *hub) loop() {
 			clear(h.hidden)
 			h.mu.Unlock()
 			continue
+		case <-refresh.C:
+			h.expirePresence()
+			go h.announceAll()
+			continue
+		case m, ok = <-h.presence.C():
+			if ok {
+				h.onPresence(m)
+			}
 		case m, ok = <-h.events.C():
 			if ok {
 				h.onEvent(m)
@@ -165,7 +199,7 @@ func (h *hub) loop() {
 // stop instead.
 func (h *hub) recover() bool {
 	var cause error
-	for _, s := range []bus.Subscription{h.events, h.typing, h.control} {
+	for _, s := range h.subscriptions() {
 		if err := s.Err(); err != nil {
 			cause = err
 		}
@@ -214,14 +248,15 @@ func (h *hub) recover() bool {
 		}
 		h.mu.RUnlock()
 	}
+	h.askPresence() // what was announced meanwhile is lost
 	return true
 }
 
 func (h *hub) closeAll(code websocket.StatusCode, why string) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, cs := range h.users {
-		for _, c := range cs {
+	for _, a := range h.users {
+		for _, c := range a.conns {
 			c.close(code, why)
 		}
 	}
@@ -403,10 +438,10 @@ type probeState struct {
 func (h *hub) candidatesLocked(ch string, members []ids.UserID) []principal.Principal {
 	hidden := h.hidden[ch]
 	var cands []principal.Principal
-	add := func(cs []*conn) {
-		if len(cs) > 0 && len(cands) < maxProbeUsers && !cs[0].follows(ch) {
-			if _, no := hidden[cs[0].p.User]; !no {
-				cands = append(cands, cs[0].p)
+	add := func(a *account) {
+		if a != nil && len(a.conns) > 0 && len(cands) < maxProbeUsers && !a.conns[0].follows(ch) {
+			if _, no := hidden[a.conns[0].p.User]; !no {
+				cands = append(cands, a.conns[0].p)
 			}
 		}
 	}
@@ -415,8 +450,8 @@ func (h *hub) candidatesLocked(ch string, members []ids.UserID) []principal.Prin
 			add(h.users[u])
 		}
 	} else {
-		for _, cs := range h.users {
-			add(cs)
+		for _, a := range h.users {
+			add(a)
 		}
 	}
 	return cands
@@ -458,10 +493,13 @@ func (h *hub) runProbe(ch string, seq int64, cands []principal.Principal) {
 // up from the store.
 func (h *hub) join(user ids.UserID, ch string, seq int64) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, c := range h.users[user] {
-		h.followLocked(c, ch, seq, true, 0)
+	if a := h.users[user]; a != nil {
+		for _, c := range a.conns {
+			h.followLocked(c, ch, seq, true, 0)
+		}
 	}
+	h.mu.Unlock()
+	h.announce(user, false)
 }
 
 // chanLocked returns the followed channel ch, creating it with the node's
@@ -493,6 +531,11 @@ func (h *hub) followLocked(c *conn, ch string, seq int64, announce bool, last in
 	c.cursors[hc.id] = seq
 	if announce {
 		c.enqueueLocked(joinFrame(hc.id, seq), frameControl)
+		if c.presence {
+			if users := h.presenceOfLocked(func(chans []string) bool { return slices.Contains(chans, hc.id) }); len(users) > 0 {
+				c.enqueueLocked(presenceFrame(users, false), framePresence)
+			}
+		}
 	}
 	c.startSyncLocked(hc.id, nil)
 }
@@ -539,7 +582,7 @@ func (h *hub) finishJoin(c *conn, list []chat.Channel, cursors map[string]int64)
 	if c.closing {
 		return
 	}
-	h.users[c.p.User] = append(h.users[c.p.User], c)
+	h.addLocked(c)
 	c.cursors = make(map[string]int64, len(list))
 	ready := make(map[string]int64, len(list))
 	for _, ch := range list {
@@ -568,8 +611,111 @@ func (h *hub) finishJoin(c *conn, list []chat.Channel, cursors map[string]int64)
 		}
 	}
 	c.enqueueLocked(readyFrame(ready), frameControl)
+	if c.presence {
+		c.enqueueLocked(presenceFrame(h.presenceOfLocked(c.sharesLocked), true), framePresence)
+	}
 	for _, e := range early {
 		c.offerLocked(e.ch, e.seq, e.frame)
+	}
+}
+
+// addLocked counts c among its account's connections here, starting the
+// account's periodic re-check with its first.
+func (h *hub) addLocked(c *conn) {
+	u := c.p.User
+	a := h.users[u]
+	if a == nil {
+		a = &account{}
+		h.users[u] = a
+		a.rv = time.AfterFunc(h.recheckDelay(), func() { h.recheck(u) })
+	}
+	a.conns = append(a.conns, c)
+}
+
+func (h *hub) recheckDelay() time.Duration {
+	d := h.g.opts.RevalidateInterval
+	return d + rand.N(d/10+1)
+}
+
+// recheck re-checks an account's sessions and the channels it may see,
+// once for all its connections here; asked for while one runs, it runs
+// again after it.
+func (h *hub) recheck(u ids.UserID) {
+	h.mu.Lock()
+	a := h.users[u]
+	if a == nil {
+		h.mu.Unlock()
+		return
+	}
+	if a.checking {
+		a.again = true
+		h.mu.Unlock()
+		return
+	}
+	a.checking = true
+	for {
+		a.again = false
+		cs := slices.Clone(a.conns)
+		h.mu.Unlock()
+		if len(cs) > 0 {
+			h.check(a, cs)
+			h.announce(u, false)
+		}
+		h.mu.Lock()
+		if !a.again || h.users[u] != a {
+			break
+		}
+	}
+	a.checking = false
+	if h.users[u] == a {
+		a.rv.Reset(h.recheckDelay())
+	}
+	h.mu.Unlock()
+}
+
+// check closes the connections whose session ended (4401) and brings the
+// others' channels in line with what the person can see now.
+func (h *hub) check(a *account, cs []*conn) {
+	ctx := h.g.ctx
+	active, err := h.g.activeSessions(ctx, cs[0].p)
+	var list []chat.Channel
+	if err == nil {
+		live := cs[:0:0]
+		for _, c := range cs {
+			if active[c.p.Session] {
+				live = append(live, c)
+			} else {
+				c.close(StatusSessionEnded, "session ended")
+			}
+		}
+		if cs = live; len(cs) == 0 {
+			return
+		}
+		list, err = h.g.chat.Channels(ctx, cs[0].p)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if code := errs.CodeOf(err); code == errs.Unauthenticated || code == errs.Forbidden {
+			for _, c := range cs {
+				c.close(StatusSessionEnded, "session ended")
+			}
+			return
+		}
+		// The store is unwell: keep serving what was allowed, but not for long.
+		a.failed++
+		h.g.log.Warn("realtime: re-check failed", "tenant", string(h.tenant), "failures", a.failed, "err", err)
+		if a.failed >= 2 {
+			for _, c := range cs {
+				c.close(websocket.StatusInternalError, "cannot check the connection; reconnect")
+			}
+		}
+		return
+	}
+	a.failed = 0
+	for _, c := range cs {
+		h.reconcile(c, list)
 	}
 }
 
@@ -618,13 +764,15 @@ func (h *hub) reconcile(c *conn, list []chat.Channel) {
 // detach removes c from the hub.
 func (h *hub) detach(c *conn) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	delete(h.joining, c)
-	cs := slices.DeleteFunc(slices.Clone(h.users[c.p.User]), func(x *conn) bool { return x == c })
-	if len(cs) == 0 {
-		delete(h.users, c.p.User)
-	} else {
-		h.users[c.p.User] = cs
+	gone := false
+	if a := h.users[c.p.User]; a != nil {
+		a.conns = slices.DeleteFunc(slices.Clone(a.conns), func(x *conn) bool { return x == c })
+		if len(a.conns) == 0 {
+			a.rv.Stop()
+			delete(h.users, c.p.User)
+			gone = a.sentStatus != ""
+		}
 	}
 	c.mu.Lock()
 	for ch := range c.cursors {
@@ -632,6 +780,19 @@ func (h *hub) detach(c *conn) {
 	}
 	c.cursors = nil
 	c.mu.Unlock()
+	h.mu.Unlock()
+	if gone {
+		h.pubMu.Lock()
+		h.mu.RLock()
+		back := h.users[c.p.User] != nil // another connection of theirs came meanwhile
+		h.mu.RUnlock()
+		if !back {
+			h.publishPresence(c.p.User, presenceNotice{Node: h.g.node, Status: statusOffline})
+		}
+		h.pubMu.Unlock()
+	} else {
+		h.announce(c.p.User, false)
+	}
 }
 
 // onTyping relays a typing notice to the other followers of the channel.
@@ -667,9 +828,6 @@ func (h *hub) onControl(m bus.Message) {
 	for _, hidden := range h.hidden {
 		delete(hidden, ids.UserID(u))
 	}
-	cs := slices.Clone(h.users[ids.UserID(u)])
 	h.mu.Unlock()
-	for _, c := range cs {
-		c.requestRecheck()
-	}
+	go h.recheck(ids.UserID(u))
 }

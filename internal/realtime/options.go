@@ -61,6 +61,9 @@ const (
 	DefaultMaxBatchBytes      = 64 << 10
 	DefaultBusBuffer          = 4096
 	DefaultTypingInterval     = 2 * time.Second
+	DefaultFlushWindow        = time.Millisecond
+	DefaultSlowConsumerAge    = 10 * time.Second
+	DefaultPresenceInterval   = 30 * time.Second
 )
 
 // Options configure a Gateway. Chat, Sessions, Bus and Origins are
@@ -111,15 +114,38 @@ type Options struct {
 	PongTimeout       time.Duration
 	MaxMissedPongs    int
 	// WriteTimeout bounds one write to a client; a write that takes longer
-	// closes the connection (counted as too slow). Default 10s.
+	// closes the connection (counted as too slow, "write_timeout"). It is
+	// enforced by the node's watchdog, which looks at every connection a
+	// few times per min(WriteTimeout, SlowConsumerAge), not by a timer per
+	// write. Default 10s.
 	WriteTimeout time.Duration
-	// RevalidateInterval is how often a connection re-checks its session
-	// and the channels it may see (plus jitter of up to a tenth), besides
-	// the immediate re-check a control message triggers. Default 30s.
+	// FlushWindow is how long a frame queued to an idle connection waits
+	// for others before it is written, so that deliveries arriving close
+	// together share one WebSocket message (and one write(2)). A batch of
+	// MaxBatchBytes is written at once. One timer per node serves every
+	// connection. Default 1ms; negative writes at once.
+	FlushWindow time.Duration
+	// SlowConsumerAge bounds how long a frame may wait for a connection
+	// that is behind: when the oldest frame queued for it is older than
+	// this while its writes are blocked (the client does not read fast
+	// enough: at least half of the time since the watchdog's last look was
+	// spent in writes to it), the connection is closed with 1008 "too
+	// slow" and counted ("lagging"). A server that is merely busy does not
+	// block in writes, so it does not drop healthy readers. Default 10s.
+	SlowConsumerAge time.Duration
+	// PresenceInterval is how often a node re-announces on the bus the
+	// accounts connected to it; other nodes forget a node's accounts after
+	// three intervals without news (a node that died). Default 30s.
+	PresenceInterval time.Duration
+	// RevalidateInterval is how often the node re-checks an account's
+	// sessions and the channels it may see (plus jitter of up to a tenth),
+	// once for all that account's connections on the node, besides the
+	// immediate re-check a control message triggers. Default 30s.
 	RevalidateInterval time.Duration
 	// SendQueue and SendQueueBytes bound the live frames waiting for one
-	// connection; when either is exceeded the connection is closed with
-	// 1008 "too slow" and counted, so that it never holds up the publisher
+	// connection, a hard bound on its memory whatever SlowConsumerAge says;
+	// when either is exceeded the connection is closed with 1008 "too slow"
+	// and counted ("queue_full"), so that it never holds up the publisher
 	// or other connections. Defaults 512 frames and 1 MiB.
 	SendQueue      int
 	SendQueueBytes int
@@ -179,5 +205,13 @@ func (o Options) withDefaults() (Options, error) {
 	dur(&o.WriteTimeout, DefaultWriteTimeout)
 	dur(&o.RevalidateInterval, DefaultRevalidateInterval)
 	dur(&o.TypingInterval, DefaultTypingInterval)
+	dur(&o.SlowConsumerAge, DefaultSlowConsumerAge)
+	dur(&o.PresenceInterval, DefaultPresenceInterval)
+	switch {
+	case o.FlushWindow == 0:
+		o.FlushWindow = DefaultFlushWindow
+	case o.FlushWindow < 0:
+		o.FlushWindow = 0
+	}
 	return o, nil
 }

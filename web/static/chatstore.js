@@ -63,6 +63,8 @@ export const state = {
   convs: new Map(),
   /** @type {Map<string, Map<string, number>>} channel → user → until */
   typing: new Map(),
+  /** @type {Map<string, import("./realtime.js").PresenceStatus>} people not offline */
+  presence: new Map(),
   /** @type {Set<string>} channels with an unread mention of me */
   mentioned: new Set(),
   /** @type {Map<string, string>} drafts by channel, or "thread:<id>" */
@@ -82,7 +84,8 @@ const listeners = new Map();
  * on subscribes to a kind of change and returns the unsubscribe function.
  * Kinds: "channels" (list, names, unread counts), "conv" ({channel}),
  * "typing" ({channel}), "people", "connection", "message" ({channel, view,
- * kind}) for each live change, "removed" ({channel}).
+ * kind}) for each live change, "removed" ({channel}), "presence" ({users}:
+ * the accounts whose status changed; see presenceOf).
  * @param {string} kind
  * @param {(detail: any) => void} fn
  */
@@ -115,7 +118,34 @@ const rt = createRealtime({
     emit("connection", s);
   },
   onSessionEnded: () => sessionEnded(),
+  onPresence(changes) {
+    for (const [user, status] of Object.entries(changes)) {
+      if (status === "offline") {
+        state.presence.delete(user);
+      } else {
+        state.presence.set(user, status);
+      }
+    }
+    emit("presence", { users: Object.keys(changes) });
+  },
 });
+
+/**
+ * presenceOf returns a person's presence: online, away, busy, dnd or
+ * offline (also for people who share no channel with me).
+ * @param {string} user
+ */
+export function presenceOf(user) {
+  return state.presence.get(user) || "offline";
+}
+
+/**
+ * setStatus sets the status I chose (online, away, busy or dnd).
+ * @param {string} status
+ */
+export function setStatus(status) {
+  rt.setStatus(status);
+}
 
 /** @type {Promise<void>|null} */
 let started = null;
@@ -165,7 +195,7 @@ export function stop() {
   rt.stop();
   cursors = {};
   state.me = "";
-  for (const m of [state.teams, state.channels, state.people, state.members, state.convs, state.typing, state.drafts]) {
+  for (const m of [state.teams, state.channels, state.people, state.members, state.convs, state.typing, state.presence, state.drafts]) {
     m.clear();
   }
   state.mentioned.clear();

@@ -13,6 +13,12 @@
 // with the cursors as they are then — so nothing is missed and, since the
 // server skips what the cursors cover, nothing repeated. A connection closed
 // because the session ended (4401) is not retried.
+//
+// Presence: given onPresence, the hello asks for presence frames, and this
+// module keeps who of the people the person shares a channel with is
+// online, away, busy, dnd or offline (a snapshot after each ready, then
+// changes), and the status the person chose, sent with every hello and
+// remembered in this browser.
 
 /** Close code of a socket whose session ended. */
 const SESSION_ENDED = 4401;
@@ -27,7 +33,23 @@ const PONG_WITHIN = 10000;
 
 /**
  * @typedef {"idle"|"connecting"|"online"|"reconnecting"|"ended"} RealtimeState
+ * @typedef {"online"|"away"|"busy"|"dnd"|"offline"} PresenceStatus
  */
+
+/** Where the status the person chose is remembered. */
+const STATUS_KEY = "kaigi.status";
+
+/** The statuses a person may choose. */
+export const STATUSES = ["online", "away", "busy", "dnd"];
+
+function storedStatus() {
+  try {
+    const s = localStorage.getItem(STATUS_KEY);
+    return STATUSES.includes(s) ? s : "online";
+  } catch {
+    return "online";
+  }
+}
 
 /**
  * createRealtime makes the connection manager; nothing happens until start.
@@ -36,8 +58,11 @@ const PONG_WITHIN = 10000;
  * @param {(frame: any) => void} o.onFrame every frame but pong
  * @param {(state: RealtimeState) => void} o.onState
  * @param {() => void} o.onSessionEnded the server closed with 4401
+ * @param {(changes: Record<string, PresenceStatus>, snapshot: boolean) => void} [o.onPresence]
+ *   presence changes (snapshot: everyone not listed is offline); asks the
+ *   server for presence frames
  */
-export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
+export function createRealtime({ cursors, onFrame, onState, onSessionEnded, onPresence }) {
   /** @type {WebSocket|null} */
   let ws = null;
   let attempt = 0;
@@ -47,6 +72,9 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
   let stopped = true;
   /** @type {RealtimeState} */
   let state = "idle";
+  /** @type {Map<string, PresenceStatus>} who is not offline */
+  const presence = new Map();
+  let myStatus = storedStatus();
 
   function setState(next) {
     if (next !== state) {
@@ -77,7 +105,12 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
     ws = sock;
     sock.addEventListener("open", () => {
       if (sock === ws) {
-        sock.send(JSON.stringify({ type: "hello", cursors: cursors() }));
+        const hello = { type: "hello", cursors: cursors() };
+        if (onPresence) {
+          hello.presence = true;
+          hello.status = myStatus;
+        }
+        sock.send(JSON.stringify(hello));
       }
     });
     sock.addEventListener("message", (event) => {
@@ -122,7 +155,39 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
       setState("online");
       startPing();
     }
+    if (frame.type === "presence") {
+      applyPresence(frame);
+      return;
+    }
     onFrame(frame);
+  }
+
+  function applyPresence(frame) {
+    if (!onPresence || !frame.users || typeof frame.users !== "object") {
+      return;
+    }
+    /** @type {Record<string, PresenceStatus>} */
+    const changes = {};
+    if (frame.snapshot) {
+      for (const user of presence.keys()) {
+        if (!(user in frame.users)) {
+          changes[user] = "offline";
+        }
+      }
+      presence.clear();
+    }
+    for (const [user, status] of Object.entries(frame.users)) {
+      if (typeof status !== "string") {
+        continue;
+      }
+      if (status === "offline") {
+        presence.delete(user);
+      } else {
+        presence.set(user, /** @type {PresenceStatus} */ (status));
+      }
+      changes[user] = /** @type {PresenceStatus} */ (status);
+    }
+    onPresence(changes, !!frame.snapshot);
   }
 
   /** retry schedules the next attempt, later each time, with jitter. */
@@ -179,6 +244,18 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
     }
   };
   window.addEventListener("online", now);
+  // Another tab chose a status: this one says so too.
+  window.addEventListener("storage", (event) => {
+    if (event.key === STATUS_KEY) {
+      const s = storedStatus();
+      if (s !== myStatus) {
+        myStatus = s;
+        if (ws && ws.readyState === WebSocket.OPEN && state === "online") {
+          ws.send(JSON.stringify({ type: "status", status: s }));
+        }
+      }
+    }
+  });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
       now();
@@ -199,6 +276,7 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
       const sock = ws;
       ws = null;
       attempt = 0;
+      presence.clear();
       if (sock) {
         sock.close(1000, "bye");
       }
@@ -218,5 +296,33 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded }) {
     },
     /** state returns the connection's state. */
     state: () => state,
+    /**
+     * presenceOf returns what is known of a person: offline unless a
+     * presence frame said otherwise.
+     * @param {string} user
+     * @returns {PresenceStatus}
+     */
+    presenceOf: (user) => presence.get(user) || "offline",
+    /** status returns the status the person chose. */
+    status: () => myStatus,
+    /**
+     * setStatus sets the status the person chose (one of STATUSES), for
+     * this and later connections and the browser's other tabs.
+     * @param {string} s
+     */
+    setStatus(s) {
+      if (!STATUSES.includes(s)) {
+        return;
+      }
+      myStatus = s;
+      try {
+        localStorage.setItem(STATUS_KEY, s);
+      } catch {
+        // private mode: this tab keeps it
+      }
+      if (ws && ws.readyState === WebSocket.OPEN && state === "online") {
+        ws.send(JSON.stringify({ type: "status", status: s }));
+      }
+    },
   };
 }
