@@ -103,6 +103,38 @@ type Options struct {
 	Realtime realtime.Options
 }
 
+// realtimeOptions are the gateway's limits from the configuration; a field
+// set in tune (tests) wins.
+func realtimeOptions(cfg config.Config, tune realtime.Options) realtime.Options {
+	o := tune
+	set := func(v *int, c int64) {
+		if *v == 0 {
+			*v = int(c)
+		}
+	}
+	dur := func(v *time.Duration, c config.Duration) {
+		if *v == 0 {
+			*v = time.Duration(c)
+		}
+	}
+	set(&o.SendQueue, cfg.RealtimeSendQueue)
+	set(&o.MaxConnsPerAccount, cfg.RealtimeMaxConnsPerAccount)
+	if o.ReadLimit == 0 {
+		o.ReadLimit = cfg.RealtimeReadLimit
+	}
+	if o.FlushWindow == 0 {
+		o.FlushWindow = time.Duration(cfg.RealtimeFlushWindow)
+		if o.FlushWindow == 0 {
+			o.FlushWindow = -1 // configured as 0s: write at once
+		}
+	}
+	dur(&o.SlowConsumerAge, cfg.RealtimeSlowConsumerAge)
+	dur(&o.HeartbeatInterval, cfg.RealtimePingInterval)
+	dur(&o.RevalidateInterval, cfg.RealtimeRevalidateInterval)
+	dur(&o.PresenceInterval, cfg.RealtimePresenceInterval)
+	return o
+}
+
 // New opens every part. On error, whatever was opened is closed again.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (_ *App, err error) {
 	if opts.Clock == nil {
@@ -183,12 +215,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log, Blobs: a.Blobs, MaxFileBytes: cfg.MaxFileBytes,
 		AccessChanged: notify})
+	var media meeting.Media
+	if cfg.MediaUDPAddr != "off" {
+		m, err := a.startMedia(cfg, log)
+		if err != nil {
+			return nil, &StartError{"meeting media", fmt.Errorf("%v; check media_udp_addr, media_tcp_addr and turn_addr (ports in use?), or set media_udp_addr to off", err)}
+		}
+		media = m
+	}
 	a.Meetings = meeting.New(meeting.Config{Store: store.Meetings(a.DB), Keys: a.Keys, Accounts: a.DB, Chats: a.Chat, Audit: a.Audit, Clock: a.Clock, Log: log,
-		PublicURL: cfg.URL()})
+		PublicURL: cfg.URL(), Media: media})
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
-	rt := opts.Realtime
+	rt := realtimeOptions(cfg, opts.Realtime)
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer = a.Chat, a.Identity, a.Bus, log, a.Registry
 	rt.Origins = []string{realtime.OriginOf(cfg.URL())}
 	if a.Realtime, err = realtime.New(rt); err != nil {

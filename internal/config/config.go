@@ -41,6 +41,23 @@ type Config struct {
 	MetricsToken    string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
 	TrustedProxies  string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
 	AuditCheckpoint Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
+
+	// The realtime gateway's limits (package realtime, Options).
+	RealtimeSendQueue          int64    `json:"realtime_send_queue" env:"KAIGI_REALTIME_SEND_QUEUE" flag:"realtime-send-queue" default:"512" doc:"Live frames that may wait for one WebSocket before it is closed as too slow (a hard bound on its memory, with 1 MiB of bytes)."`
+	RealtimeMaxConnsPerAccount int64    `json:"realtime_max_conns_per_account" env:"KAIGI_REALTIME_MAX_CONNS_PER_ACCOUNT" flag:"realtime-max-conns-per-account" default:"20" doc:"WebSockets (browser tabs) one account may hold on one node; the next is refused with 429."`
+	RealtimeReadLimit          int64    `json:"realtime_read_limit" env:"KAIGI_REALTIME_READ_LIMIT" flag:"realtime-read-limit" default:"32768" doc:"Largest message a client may send on its WebSocket, in bytes (a hello with the cursors of every channel it follows)."`
+	RealtimeFlushWindow        Duration `json:"realtime_flush_window" env:"KAIGI_REALTIME_FLUSH_WINDOW" flag:"realtime-flush-window" default:"1ms" doc:"How long a frame for an idle WebSocket waits for others to share its write; 0s writes at once."`
+	RealtimeSlowConsumerAge    Duration `json:"realtime_slow_consumer_age" env:"KAIGI_REALTIME_SLOW_CONSUMER_AGE" flag:"realtime-slow-consumer-age" default:"10s" doc:"A WebSocket whose oldest waiting frame is older than this while writes to it block is closed as too slow."`
+	RealtimePingInterval       Duration `json:"realtime_ping_interval" env:"KAIGI_REALTIME_PING_INTERVAL" flag:"realtime-ping-interval" default:"25s" doc:"How often the server pings each WebSocket; two pings unanswered drop it."`
+	RealtimeRevalidateInterval Duration `json:"realtime_revalidate_interval" env:"KAIGI_REALTIME_REVALIDATE_INTERVAL" flag:"realtime-revalidate-interval" default:"30s" doc:"How often each account's sessions and visible channels are re-checked for its open WebSockets (also at once on any change)."`
+	RealtimePresenceInterval   Duration `json:"realtime_presence_interval" env:"KAIGI_REALTIME_PRESENCE_INTERVAL" flag:"realtime-presence-interval" default:"30s" doc:"How often a node re-announces who is connected to it; other nodes forget a silent node's people after three intervals."`
+
+	// The built-in SFU (package sfu) and its TURN server.
+	MediaUDPAddr   string `json:"media_udp_addr" env:"KAIGI_MEDIA_UDP_ADDR" flag:"media-udp-addr" default:":7882" doc:"The one UDP port (host:port) that carries every meeting's audio and video; open it in the firewall. off turns meetings' media off."`
+	MediaTCPAddr   string `json:"media_tcp_addr" env:"KAIGI_MEDIA_TCP_ADDR" flag:"media-tcp-addr" default:":7881" doc:"The ICE-TCP port, the fallback for networks that block UDP; off turns it off."`
+	MediaPublicIPs string `json:"media_public_ips" env:"KAIGI_MEDIA_PUBLIC_IPS" flag:"media-public-ips" default:"" doc:"Comma-separated addresses clients reach the media ports at, behind a 1:1 NAT; empty uses the interfaces' own."`
+	MediaLoopback  bool   `json:"media_loopback" env:"KAIGI_MEDIA_LOOPBACK" flag:"media-loopback" default:"false" doc:"Offer loopback addresses for media (browsers on the same machine, tests)."`
+	TURNAddr       string `json:"turn_addr" env:"KAIGI_TURN_ADDR" flag:"turn-addr" default:"off" doc:"Address (host:port, such as :3478) of the embedded TURN server, on UDP and TCP, for clients behind restrictive networks; it relays on the first of media_public_ips, which it then needs. Credentials are short-lived and given only to admitted participants. off: no TURN server."`
 }
 
 // Duration is a time.Duration written as "20s", "5m" in files and variables.
@@ -245,6 +262,42 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Proxies(); err != nil {
 		return bad("trusted_proxies: %v", err)
+	}
+	if c.RealtimeSendQueue < 16 || c.RealtimeSendQueue > 1<<16 {
+		return bad("realtime_send_queue must be between 16 and 65536")
+	}
+	if c.RealtimeMaxConnsPerAccount < 1 || c.RealtimeMaxConnsPerAccount > 1000 {
+		return bad("realtime_max_conns_per_account must be between 1 and 1000")
+	}
+	if c.RealtimeReadLimit < 1024 || c.RealtimeReadLimit > 16<<20 {
+		return bad("realtime_read_limit must be between 1024 and 16777216")
+	}
+	if c.RealtimeFlushWindow < 0 || c.RealtimeFlushWindow > Duration(100*time.Millisecond) {
+		return bad("realtime_flush_window must be between 0s and 100ms")
+	}
+	if c.RealtimeSlowConsumerAge < Duration(100*time.Millisecond) || c.RealtimeSlowConsumerAge > Duration(10*time.Minute) {
+		return bad("realtime_slow_consumer_age must be between 100ms and 10m")
+	}
+	for _, a := range []struct{ key, v string }{{"media_udp_addr", c.MediaUDPAddr}, {"media_tcp_addr", c.MediaTCPAddr}, {"turn_addr", c.TURNAddr}} {
+		if a.v == "off" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return bad("%s must be host:port (such as :7882) or off, not %q", a.key, a.v)
+		}
+	}
+	for _, ip := range strings.Split(c.MediaPublicIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" && net.ParseIP(ip) == nil {
+			return bad("media_public_ips: %q is not an IP address", ip)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"realtime_ping_interval", c.RealtimePingInterval}, {"realtime_revalidate_interval", c.RealtimeRevalidateInterval}, {"realtime_presence_interval", c.RealtimePresenceInterval}} {
+		if d.v < Duration(time.Second) || d.v > Duration(time.Hour) {
+			return bad("%s must be between 1s and 1h", d.key)
+		}
 	}
 	return nil
 }

@@ -51,6 +51,9 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	cfg.NATSURL = opts.NATSURL
 	cfg.ShutdownTimeout = config.Duration(5 * time.Second)
+	// Media on ports of its own, on loopback only: tests run side by side
+	// and keep all their traffic on this machine.
+	cfg.MediaUDPAddr, cfg.MediaTCPAddr, cfg.TURNAddr, cfg.MediaLoopback = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", true
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}

@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/sfu"
+)
+
+// sfuMedia gives admitted meeting participants their media through the
+// built-in SFU: meeting.Media over sfu.SFU.
+type sfuMedia struct {
+	sfu *sfu.SFU
+	log *slog.Logger
+}
+
+var _ meeting.Media = sfuMedia{}
+
+// mediaConfig is what a browser needs to connect, sent with the admission.
+type mediaConfig struct {
+	ICEServers []sfu.ICEServer `json:"ice_servers"`
+}
+
+func (m sfuMedia) Join(ctx context.Context, room, participant string, grants meeting.Grants, send func(json.RawMessage)) (meeting.MediaSession, error) {
+	r, err := m.sfu.Room(sfu.RoomID(room))
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Join(sfu.ParticipantID(participant), sfu.JoinOptions{OnSignal: func(s sfu.Signal) {
+		b, err := json.Marshal(s)
+		if err == nil {
+			send(b)
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
+	cfg := mediaConfig{ICEServers: []sfu.ICEServer{}}
+	if ice, err := m.sfu.TURNCredentials(sfu.ParticipantID(participant)); err == nil {
+		cfg.ICEServers = append(cfg.ICEServers, ice)
+	} else if !errors.Is(err, sfu.ErrTURNDisabled) {
+		m.log.Warn("turn credentials", "err", err)
+	}
+	raw, _ := json.Marshal(cfg)
+	return &sfuSession{p: p, grants: grants, cfg: raw}, nil
+}
+
+// sfuSession is one participant's media session.
+type sfuSession struct {
+	p      *sfu.Participant
+	grants meeting.Grants
+	cfg    json.RawMessage
+}
+
+// signal is what a browser sends: an SDP offer or answer, an ICE
+// candidate, or which of its tracks is its screen.
+type signal struct {
+	Type      string                   `json:"type"`
+	SDP       string                   `json:"sdp"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	Track     string                   `json:"track"`
+	Source    string                   `json:"source"`
+}
+
+func (s *sfuSession) Config() json.RawMessage { return s.cfg }
+
+func (s *sfuSession) Signal(_ context.Context, raw json.RawMessage) error {
+	var sig signal
+	if err := json.Unmarshal(raw, &sig); err != nil {
+		return errs.E(errs.Invalid, "The media signal is not valid JSON.")
+	}
+	var err error
+	switch sig.Type {
+	case "offer":
+		err = s.p.HandleOffer(sig.SDP)
+	case "answer":
+		err = s.p.HandleAnswer(sig.SDP)
+	case "candidate":
+		if sig.Candidate == nil {
+			return errs.E(errs.Invalid, "A candidate signal needs its candidate.")
+		}
+		err = s.p.AddICECandidate(*sig.Candidate)
+	case "source":
+		src := sfu.Source(sig.Source)
+		switch src {
+		case sfu.SourceMicrophone, sfu.SourceCamera:
+		case sfu.SourceScreen, sfu.SourceScreenAudio:
+			if !s.grants.Screen {
+				return errs.E(errs.Forbidden, "Your organisation does not let guests share their screen.")
+			}
+		default:
+			return errs.E(errs.Invalid, "A track's source is microphone, camera, screen or screen_audio.")
+		}
+		s.p.SetTrackSource(sig.Track, src)
+		return nil
+	default:
+		return errs.E(errs.Invalid, "A media signal is an offer, an answer, a candidate or a source.")
+	}
+	switch {
+	case errors.Is(err, sfu.ErrGlare):
+		// The server's own offer won; the browser, the polite peer, answers
+		// it and offers again.
+		return nil
+	case err != nil:
+		return errs.Wrap(errs.Invalid, err, "The media signal was refused: its SDP or ICE candidate is malformed, too large or out of turn.")
+	}
+	return nil
+}
+
+func (s *sfuSession) SetMuted(kind string, muted bool) {
+	switch kind {
+	case "audio":
+		s.p.SetMuted(webrtc.RTPCodecTypeAudio, muted)
+	case "video":
+		s.p.SetMuted(webrtc.RTPCodecTypeVideo, muted)
+	}
+}
+
+func (s *sfuSession) Close() { s.p.Remove() }
+
+// turnSecret reads the TURN secret from the data directory, making it on
+// first start. Nodes that share a data directory share it.
+func turnSecret(dataDir string) (sfu.TURNSecret, error) {
+	path := filepath.Join(dataDir, "turn.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b = make([]byte, 32)
+		_, _ = rand.Read(b)
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return sfu.TURNSecret{}, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return sfu.TURNSecret{}, err
+		}
+	} else if err != nil {
+		return sfu.TURNSecret{}, err
+	}
+	if len(b) < 32 {
+		return sfu.TURNSecret{}, fmt.Errorf("%s holds %d bytes; a TURN secret has at least 32", path, len(b))
+	}
+	return sfu.NewTURNSecret(b), nil
+}
+
+// startMedia starts the SFU (and its TURN server) as configured.
+func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, error) {
+	metrics, err := sfu.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	sc := sfu.Config{UDPAddr: cfg.MediaUDPAddr, TCPAddr: cfg.MediaTCPAddr, DisableTCP: cfg.MediaTCPAddr == "off",
+		IncludeLoopback: cfg.MediaLoopback, Logger: log, Metrics: metrics, Clock: a.Clock,
+		OnEvent: func(e sfu.Event) {
+			if e.Type == sfu.EventActiveSpeaker && a.Meetings != nil {
+				a.Meetings.Speaking(string(e.Room), string(e.Participant))
+			}
+		}}
+	if sc.DisableTCP {
+		sc.TCPAddr = ""
+	}
+	for _, ip := range strings.Split(cfg.MediaPublicIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			sc.PublicIPs = append(sc.PublicIPs, ip)
+		}
+	}
+	if cfg.TURNAddr != "off" {
+		secret, err := turnSecret(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		sc.TURN = &sfu.TURNConfig{UDPAddr: cfg.TURNAddr, TCPAddr: cfg.TURNAddr, Secret: secret}
+		if host, _, _ := net.SplitHostPort(cfg.TURNAddr); host != "" && len(sc.PublicIPs) == 0 {
+			sc.TURN.RelayIP = host // a TURN server on one address relays on it
+		}
+	}
+	s, err := sfu.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, s.Close)
+	return sfuMedia{sfu: s, log: log}, nil
+}
