@@ -229,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
-	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer = a.Chat, a.Identity, a.Bus, log, a.Registry
+	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, a.Identity, a.Bus, log, a.Registry, a.Meetings
 	rt.Origins = []string{realtime.OriginOf(cfg.URL())}
 	if a.Realtime, err = realtime.New(rt); err != nil {
 		return nil, &StartError{"realtime gateway", err}
@@ -272,6 +272,7 @@ func (a *App) routes() {
 	httpapi.RegisterFiles(a.HTTP, a.Chat, a.Config.MaxFileBytes)
 	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
 	httpapi.RegisterMeetings(a.HTTP, a.Meetings)
+	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

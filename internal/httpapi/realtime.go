@@ -22,3 +22,18 @@ func RegisterRealtime(s *Server, g *realtime.Gateway) {
 			return g.Serve(w, r, p)
 		}})
 }
+
+// RegisterMeetingSocket registers the meeting-only WebSocket: the realtime
+// protocol without channels, for people who join a meeting by its link
+// without being signed in here. The route is public — the link's code and
+// the meeting's lobby decide — and the gateway checks the Origin and counts
+// connections per source address.
+func RegisterMeetingSocket(s *Server, g *realtime.Gateway) {
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/meetings/live", Policy: principal.Public, Raw: true,
+		Doc: Doc{Summary: "Open a meeting-only WebSocket (meeting.* frames of the realtime protocol), for people joining by a link without signing in.",
+			Tag: "meetings", Status: http.StatusSwitchingProtocols, ContentType: "application/json"},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			return g.ServeMeeting(w, r, p)
+		}})
+}
+

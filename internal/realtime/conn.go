@@ -13,6 +13,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -72,6 +73,12 @@ type earlyEvent struct {
 type conn struct {
 	g      *Gateway
 	p      principal.Principal
+	key    string // what the connection is counted under (Gateway.reserve)
+	// meetingOnly connections follow no channels: people joining a
+	// meeting by its link (ServeMeeting).
+	meetingOnly bool
+	// attend are the meetings joined on this connection; the reader's own.
+	attend map[string]*meeting.Attendance
 	ws     *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -147,6 +154,7 @@ func (c *conn) serve() {
 		c.lastRead.Store(time.Now().UnixNano())
 		c.handle(typ, data)
 	}
+	c.leaveMeetings()
 	c.teardown()
 }
 
@@ -235,8 +243,10 @@ func (c *conn) handle(typ websocket.MessageType, data []byte) {
 		c.mu.Lock()
 		c.enqueueLocked(pongFrame, frameControl)
 		c.mu.Unlock()
+	case "meeting.join", "meeting.do", "meeting.signal", "meeting.leave":
+		c.meeting(data)
 	default:
-		c.badFrame("Unknown frame type; use hello, typing, status or ping.")
+		c.badFrame("Unknown frame type; use hello, typing, status, ping or meeting.join, meeting.do, meeting.signal, meeting.leave.")
 	}
 }
 
@@ -294,6 +304,14 @@ func (c *conn) hello(f clientFrame) {
 	c.presence = f.Presence
 	c.helloSeen = true
 	if c.closing {
+		return
+	}
+	if c.meetingOnly {
+		if c.helloT != nil {
+			c.helloT.Stop()
+			c.helloT = nil
+		}
+		c.enqueueLocked(readyFrame(map[string]int64{}), frameControl)
 		return
 	}
 	c.pendingHello = cursors

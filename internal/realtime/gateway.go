@@ -56,7 +56,7 @@ type Gateway struct {
 	closed     bool
 	hubs       map[ids.TenantID]*hub
 	conns      map[*conn]struct{}
-	perAccount map[ids.UserID]int
+	perAccount map[string]int // connections by account id, or "address:…" for meeting-only ones
 	done       sync.WaitGroup // connections being served
 	watchdog   chan struct{}  // closed when the watchdog has returned
 }
@@ -72,7 +72,7 @@ func New(opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{opts: opts, chat: opts.Chat, log: opts.Logger, m: newMetrics(opts.Registerer),
-		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[ids.UserID]int{},
+		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[string]int{},
 		epoch: time.Now(), node: hex.EncodeToString(ids.Token(8)), watchdog: make(chan struct{})}
 	g.flusher = newFlusher(opts.FlushWindow)
 	for _, o := range opts.Origins {
@@ -103,6 +103,12 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Prin
 	if !p.IsTenantUser() || p.Session == "" {
 		return errs.E(errs.Forbidden, "Live updates are for members and guests signed in with a browser.")
 	}
+	return g.serve(w, r, p, string(p.User), false)
+}
+
+// serve upgrades for p, counting the connection under key; a meetingOnly
+// connection follows no channels.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, p principal.Principal, key string, meetingOnly bool) error {
 	if !isUpgrade(r) {
 		return ErrNotWebSocket
 	}
@@ -110,7 +116,7 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Prin
 		g.m.refused.WithLabelValues("origin").Inc()
 		return ErrOrigin
 	}
-	if err := g.reserve(p.User); err != nil {
+	if err := g.reserve(key); err != nil {
 		return err
 	}
 	ws, err := websocket.Accept(smallReader{w}, r, &websocket.AcceptOptions{
@@ -120,14 +126,15 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, p principal.Prin
 		CompressionMode:    websocket.CompressionDisabled, // a flate window is 32 KiB per connection
 	})
 	if err != nil {
-		g.unreserve(p.User)
+		g.unreserve(key)
 		return nil // Accept has answered
 	}
 	ws.SetReadLimit(g.opts.ReadLimit)
 	c := newConn(g, p, ws)
+	c.key, c.meetingOnly = key, meetingOnly
 	if !g.register(c) {
 		ws.Close(websocket.StatusGoingAway, "server is restarting")
-		g.unreserve(p.User)
+		g.unreserve(key)
 		return nil
 	}
 	go func() {
@@ -185,8 +192,9 @@ func (g *Gateway) originAllowed(origin string) bool {
 	return origin != "" && slices.Contains(g.origins, strings.ToLower(origin))
 }
 
-// reserve counts a connection for an account before the upgrade.
-func (g *Gateway) reserve(user ids.UserID) error {
+// reserve counts a connection for an account (or, for meeting-only
+// connections of people not signed in, a source address) before the upgrade.
+func (g *Gateway) reserve(user string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -200,7 +208,7 @@ func (g *Gateway) reserve(user ids.UserID) error {
 	return nil
 }
 
-func (g *Gateway) unreserve(user ids.UserID) {
+func (g *Gateway) unreserve(user string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.perAccount[user]--; g.perAccount[user] <= 0 {
@@ -224,7 +232,7 @@ func (g *Gateway) unregister(c *conn) {
 	g.mu.Lock()
 	delete(g.conns, c)
 	g.mu.Unlock()
-	g.unreserve(c.p.User)
+	g.unreserve(c.key)
 	g.m.conns.Dec()
 }
 

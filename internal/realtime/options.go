@@ -71,6 +71,9 @@ const (
 type Options struct {
 	Chat     Chat
 	Sessions Sessions
+	// Meetings, when set, carries meeting signalling on the same sockets
+	// (meeting.* frames; see Meetings).
+	Meetings Meetings
 	Bus      bus.Bus
 	// Origins are the Origin header values a handshake may carry, scheme
 	// and host exactly as a browser sends them, e.g.

@@ -55,6 +55,8 @@ function storedStatus() {
  * createRealtime makes the connection manager; nothing happens until start.
  * @param {object} o
  * @param {() => Record<string, number>} o.cursors the cursors for hello
+ * @param {string} [o.path] the socket's path: /api/v1/realtime, or the
+ *   meeting-only /api/v1/meetings/live for people who are not signed in
  * @param {(frame: any) => void} o.onFrame every frame but pong
  * @param {(state: RealtimeState) => void} o.onState
  * @param {() => void} o.onSessionEnded the server closed with 4401
@@ -62,7 +64,7 @@ function storedStatus() {
  *   presence changes (snapshot: everyone not listed is offline); asks the
  *   server for presence frames
  */
-export function createRealtime({ cursors, onFrame, onState, onSessionEnded, onPresence }) {
+export function createRealtime({ cursors, onFrame, onState, onSessionEnded, onPresence, path = "/api/v1/realtime" }) {
   /** @type {WebSocket|null} */
   let ws = null;
   let attempt = 0;
@@ -84,7 +86,7 @@ export function createRealtime({ cursors, onFrame, onState, onSessionEnded, onPr
   }
 
   function address() {
-    const u = new URL("/api/v1/realtime", location.href);
+    const u = new URL(path, location.href);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     return u.href;
   }

@@ -1,0 +1,136 @@
+package app_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kaigi/kaigi/internal/app/apptest"
+	"github.com/kaigi/kaigi/internal/browsertest"
+	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+// mediaWait bounds how long media may take to flow between two browsers.
+const mediaWait = 45 * time.Second
+
+// TestMeetingBrowserLobbyAndMedia is the meeting end to end, in three
+// Chromium pages with fake cameras and microphones, all media on loopback:
+// the organiser joins; a guest and a person who is not signed in wait in the
+// lobby and receive no media; the organiser admits the guest and denies the
+// other; organiser and guest then each receive the other's audio and video
+// (inbound bytes and decoded frames grow, from WebRTC getStats), and the
+// denied person never had a peer connection at all.
+func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
+	w := startRealtimeWorld(t, apptest.Options{})
+	ctx := t.Context()
+	acct, err := w.s.DB.AccountByEmail(ctx, identity.TenantRealm, w.tenant.ID, "admin@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := principal.Principal{Kind: principal.Member, Tenant: acct.Tenant, User: acct.ID, Roles: acct.Roles, Source: "127.0.0.1", Client: "browser"}
+	pol := identity.DefaultPolicy()
+	pol.Meetings.AllowAnonymous = true
+	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
+		t.Fatal(err)
+	}
+	now := w.s.Clock.Now()
+	m, err := w.s.Meetings.Create(ctx, admin, meeting.NewMeeting{Title: "Launch review", Start: now, End: now.Add(time.Hour),
+		Options: &meeting.Options{LobbyBypass: identity.BypassInvited, AllowAnonymous: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := codeOf(t, m.Link)
+
+	b := browsertest.New(t, browsertest.WithFlag("allow-loopback-in-peer-connection", true), browsertest.WithTimeout(mediaWait))
+	join := func(u ui, name string) {
+		u.waitUntil("the pre-join screen", `!!document.querySelector("#meet-join")`)
+		if name != "" {
+			u.p.Do(t, chromedp.SetValue(chromedp.CSS(`#meet-name`), name))
+		}
+		u.waitUntil("the camera preview", `(() => { const v = document.querySelector(".meet-preview"); return !!(v && v.srcObject && v.srcObject.getTracks().length === 2); })()`)
+		u.p.Do(t, chromedp.Click(chromedp.CSS(`#meet-join`)))
+	}
+
+	org := openChatAs(t, b, w, w.admin, "/meet#"+code)
+	join(org, "")
+	org.waitUntil("the organiser in the meeting", `!!document.querySelector("#meet-grid") && !!document.querySelector("#meet-lobby-panel")`)
+
+	guest := openChatAs(t, b, w, w.guest, "/meet#"+code)
+	join(guest, "")
+	guest.waitUntil("the guest in the lobby", `!!document.querySelector("#meet-lobby")`)
+
+	anon := ui{t, b.NewPage(t)}
+	anon.p.Navigate(t, w.origin+"/meet#"+code)
+	join(anon, "Mallory Visitor")
+	anon.waitUntil("the anonymous person in the lobby", `!!document.querySelector("#meet-lobby")`)
+
+	org.waitUntil("two people in the lobby panel", `document.querySelectorAll("#meet-lobby-list li").length === 2`)
+	for _, u := range []ui{guest, anon} {
+		if eval[bool](u, `!!document.querySelector("#meet-grid") || !!document.querySelector("#meet-people li") || [...document.querySelectorAll("video")].some(v => v.srcObject && !v.classList.contains("meet-preview"))`) {
+			t.Error("someone in the lobby sees the meeting")
+		}
+	}
+	org.shot("meeting-organiser-lobby")
+	guest.shot("meeting-guest-waiting")
+
+	// Admit the guest, deny the anonymous person, by the buttons in the lobby panel.
+	clickIn := func(u ui, row, label string) {
+		t.Helper()
+		ok := eval[bool](u, `(() => {
+			const li = [...document.querySelectorAll("#meet-lobby-list li")].find(li => li.textContent.includes(`+strconv.Quote(row)+`));
+			const b = li && [...li.querySelectorAll("button")].find(b => b.textContent.trim() === `+strconv.Quote(label)+`);
+			if (b) b.click();
+			return !!b;
+		})()`)
+		if !ok {
+			t.Fatalf("no %q button for %q in the lobby panel", label, row)
+		}
+	}
+	clickIn(org, "Gwen Guest", "Admit")
+	org.waitUntil("one left in the lobby", `document.querySelectorAll("#meet-lobby-list li").length === 1`)
+	clickIn(org, "Mallory Visitor", "Deny")
+	anon.waitUntil("the refusal", `!!document.querySelector("#meet-ended")`)
+	guest.waitUntil("the guest in the meeting", `!!document.querySelector("#meet-grid")`)
+
+	// Both now receive each other's audio and video: the numbers grow.
+	stats := func(u ui) (bytes, audio, frames int) {
+		u.t.Helper()
+		n := func(id string) int {
+			v, _ := strconv.Atoi(eval[string](u, `(document.getElementById(`+strconv.Quote(id)+`) || {}).textContent || "0"`))
+			return v
+		}
+		return n("meet-health-bytes"), n("meet-health-audio-bytes"), n("meet-health-frames")
+	}
+	for _, u := range []ui{org, guest} {
+		u.waitUntil("audio and video arriving", `(() => {
+			const n = id => Number((document.getElementById(id) || {}).textContent || 0);
+			return n("meet-health-audio-bytes") > 0 && n("meet-health-frames") > 10;
+		})()`)
+	}
+	b1, a1, f1 := stats(guest)
+	o1, oa1, of1 := stats(org)
+	guest.waitUntil("more media", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(f1+20))
+	b2, a2, f2 := stats(guest)
+	o2, oa2, of2 := stats(org)
+	if !(b2 > b1 && a2 > a1 && f2 > f1) {
+		t.Errorf("the guest's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", b1, b2, a1, a2, f1, f2)
+	}
+	if !(o2 > o1 && oa2 >= oa1 && of2 >= of1) {
+		t.Errorf("the organiser's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", o1, o2, oa1, oa2, of1, of2)
+	}
+	org.shot("meeting-organiser-with-guest")
+
+	// The denied person never had media: no peer connection, nothing in the SFU.
+	if eval[bool](anon, `!!document.getElementById("meet-health-bytes")`) {
+		t.Error("the denied person had a peer connection")
+	}
+	in, lobby := w.s.Meetings.Live(m.ID)
+	if len(in) != 2 || len(lobby) != 0 {
+		t.Errorf("live meeting: %d in, %d waiting; want the organiser and the guest only", len(in), len(lobby))
+	}
+	anon.p.ClearConsole()
+}
