@@ -36,4 +36,3 @@ func RegisterMeetingSocket(s *Server, g *realtime.Gateway) {
 			return g.ServeMeeting(w, r, p)
 		}})
 }
-

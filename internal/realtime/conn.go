@@ -71,9 +71,9 @@ type earlyEvent struct {
 // only while there is work (joining after hello, frames to write, a store
 // read). Lock order: hub.mu, then conn.mu, then the flusher's.
 type conn struct {
-	g      *Gateway
-	p      principal.Principal
-	key    string // what the connection is counted under (Gateway.reserve)
+	g   *Gateway
+	p   principal.Principal
+	key string // what the connection is counted under (Gateway.reserve)
 	// meetingOnly connections follow no channels: people joining a
 	// meeting by its link (ServeMeeting).
 	meetingOnly bool
