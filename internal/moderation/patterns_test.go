@@ -1,0 +1,84 @@
+package moderation
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/clock"
+)
+
+func borderline(score float64) Verdict {
+	v := newVerdict(LangEN)
+	v.Scores[Harassment] = score
+	return v
+}
+
+func TestPatternsRaisesPossibleBullying(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	p := NewPatterns(PatternConfig{Window: time.Hour, MinMessages: 3, MinSenders: 2}, clk)
+	obs := func(sender, id string, score float64) Signal {
+		return p.Observe(Observation{Tenant: "t1", Target: "victim", Sender: sender, MessageID: id, Verdict: borderline(score)})
+	}
+	tests := []struct {
+		name    string
+		advance time.Duration
+		sender  string
+		score   float64
+		want    bool
+		count   int
+	}{
+		{name: "first borderline", sender: "a", score: 0.35, count: 1},
+		{name: "clean message not counted", sender: "b", score: 0.1, count: 1},
+		{name: "same sender again", advance: time.Minute, sender: "a", score: 0.4, count: 2},
+		{name: "second sender reaches the bar", advance: time.Minute, sender: "b", score: 0.3, want: true, count: 3},
+		{name: "window passes", advance: 2 * time.Hour, sender: "c", score: 0.35, count: 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk.Advance(tt.advance)
+			s := obs(tt.sender, string(rune('a'+i)), tt.score)
+			if s.PossibleBullying != tt.want || len(s.Messages) != tt.count {
+				t.Fatalf("signal %+v, want bullying %v with %d messages", s, tt.want, tt.count)
+			}
+		})
+	}
+}
+
+func TestPatternsSeparatesTenantsAndTargets(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	p := NewPatterns(PatternConfig{MinMessages: 2, MinSenders: 2}, clk)
+	p.Observe(Observation{Tenant: "t1", Target: "v", Sender: "a", Verdict: borderline(0.9)})
+	if s := p.Observe(Observation{Tenant: "t2", Target: "v", Sender: "b", Verdict: borderline(0.9)}); s.PossibleBullying {
+		t.Fatal("messages in two tenants were counted together")
+	}
+	if s := p.Observe(Observation{Tenant: "t1", Target: "w", Sender: "b", Verdict: borderline(0.9)}); s.PossibleBullying {
+		t.Fatal("messages to two targets were counted together")
+	}
+	if s := p.Observe(Observation{Tenant: "t1", Target: "v", Sender: "v", Verdict: borderline(0.9)}); s.PossibleBullying {
+		t.Fatal("a message aimed at oneself was counted")
+	}
+}
+
+func TestPatternsBoundsMemory(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	p := NewPatterns(PatternConfig{MaxTargets: 10, MaxPerTarget: 4}, clk)
+	for i := range 100 {
+		clk.Advance(time.Second)
+		p.Observe(Observation{Target: string(rune('A' + i%50)), Sender: "s", Verdict: borderline(0.5)})
+	}
+	if len(p.targets) > 10 {
+		t.Fatalf("%d targets kept, limit 10", len(p.targets))
+	}
+	for _, l := range p.targets {
+		if len(l.events) > 4 {
+			t.Fatalf("%d events kept for a target, limit 4", len(l.events))
+		}
+	}
+}
+
+func TestTargets(t *testing.T) {
+	got := Targets(Input{Mentions: []string{"a", "b", "a"}, Addressee: "b"})
+	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("Targets = %v", got)
+	}
+}
