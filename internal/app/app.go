@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		media = m
 	}
 	a.Meetings = meeting.New(meeting.Config{Store: store.Meetings(a.DB), Keys: a.Keys, Accounts: a.DB, Chats: a.Chat, Audit: a.Audit, Clock: a.Clock, Log: log,
-		PublicURL: cfg.URL(), Media: media})
+		PublicURL: cfg.URL(), Media: media, Blobs: a.Blobs})
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })

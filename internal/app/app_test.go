@@ -277,6 +277,8 @@ var allowed = map[string][]string{
 	"GET /api/v1/meetings/{id}":            tenantUsers,
 	"PUT /api/v1/meetings/{id}/options":    tenantUsers,
 	"GET /api/v1/meetings/{id}/invite.ics": tenantUsers,
+	"GET /api/v1/meetings/{id}/recordings": tenantUsers,
+	"GET /api/v1/recordings/{id}":          tenantUsers,
 	"GET /api/v1/meeting-links/{code}":     all(),
 	// The meeting-only socket is public: the link's code and the lobby decide.
 	"GET /api/v1/meetings/live": all(),

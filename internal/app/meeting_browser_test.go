@@ -113,7 +113,9 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	}
 	b1, a1, f1 := stats(guest)
 	o1, oa1, of1 := stats(org)
-	guest.waitUntil("more media", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(f1+20))
+	// Each page refreshes its numbers once a second: wait for both.
+	guest.waitUntil("more media for the guest", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(f1+20))
+	org.waitUntil("more media for the organiser", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(of1+20))
 	b2, a2, f2 := stats(guest)
 	o2, oa2, of2 := stats(org)
 	if !(b2 > b1 && a2 > a1 && f2 > f1) {

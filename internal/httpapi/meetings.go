@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
 	"time"
 
@@ -82,4 +83,24 @@ func RegisterMeetings(s *Server, m *meeting.Service) {
 			}
 			return MeetingLookup{Title: mt.Title, Start: mt.Start.Format(time.RFC3339), AllowAnonymous: m.AnonymousAllowed(r.Context(), mt), SignedIn: p.IsTenantUser()}, nil
 		}))
+	route("GET", "/api/v1/meetings/{id}/recordings", "A meeting's recordings (for the people who can see the meeting).", principal.TenantUser, nil, []meeting.Recording{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]meeting.Recording, error) {
+			return m.Recordings(r.Context(), p, id(r))
+		}))
+	s.Handle(Route{Method: "GET", Pattern: "/api/v1/recordings/{id}", Policy: principal.TenantUser, Raw: true,
+		Doc: Doc{Summary: "Play a recording back (WebM), for the people who can see its meeting; every playback is audited.", Tag: "meetings", ContentType: "video/webm"},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			rec, body, err := m.OpenRecording(r.Context(), p, id(r))
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			h := w.Header()
+			h.Set("Content-Type", "video/webm")
+			h.Set("Content-Disposition", `attachment; filename="recording-`+rec.ID+`.webm"`)
+			h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+			h.Set("Cache-Control", "private, no-store")
+			_, err = io.Copy(w, body)
+			return err
+		}})
 }

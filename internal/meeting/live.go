@@ -123,6 +123,8 @@ type room struct {
 	lobby   map[string]*Attendance // waiting
 	grace   map[string]graceTicket // by identity key
 	removed map[string]bool        // identity keys removed to the lobby this session
+	// recording is the recording in progress, if any.
+	recording *recordingState
 }
 
 type graceTicket struct {
@@ -314,8 +316,11 @@ func (s *Service) admitLocked(ctx context.Context, r *room, a *Attendance) {
 	if a.j.Principal.IsTenantUser() && a.j.Principal.Tenant == r.m.Tenant {
 		chat = r.m.Chat
 	}
+	if r.recording != nil {
+		r.recording.names[a.id] = a.part.Name
+	}
 	a.conn.Send(Frame{Type: "meeting.admitted", Meeting: r.m.ID, Title: r.m.Title, You: a.id, Role: a.part.Role,
-		Participants: participants(r), State: &State{Locked: r.locked}, Chat: chat, Rejoin: a.rejoin, Media: cfg})
+		Participants: participants(r), State: &State{Locked: r.locked, Recording: r.recording != nil}, Chat: chat, Rejoin: a.rejoin, Media: cfg})
 	s.broadcastLocked(r, Frame{Type: "meeting.participants", Meeting: r.m.ID, Participants: participants(r)}, a.id)
 	if mayAdmit(r.m.Options.Admitters, a.part.Role) {
 		a.conn.Send(Frame{Type: "meeting.waiting", Meeting: r.m.ID, Lobby: waiting(r)})
@@ -385,8 +390,8 @@ func randomToken() string {
 // Command is an action in a meeting.
 type Command struct {
 	// Action is admit, deny, admit_all, lock, unlock, remove, end, hand,
-	// lower_hand, media (the sender's own audio/video/screen state), or
-	// mute (an organiser stops someone's audio).
+	// lower_hand, media (the sender's own audio/video/screen state), mute
+	// (an organiser stops someone's audio), or record (on: start, off: stop).
 	Action string `json:"action"`
 	// Who are the participants or lobby entries acted on.
 	Who []string `json:"who"`
@@ -480,6 +485,14 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 			return errOrganizer
 		}
 		return s.endLocked(ctx, p, r)
+	case "record":
+		if !organizer {
+			return errOrganizer
+		}
+		if c.On {
+			return s.startRecordingLocked(ctx, p, r)
+		}
+		return s.stopRecordingLocked(ctx, p, r)
 	case "hand", "lower_hand":
 		target := a
 		on := c.On
@@ -560,6 +573,12 @@ func (a *Attendance) Leave(ctx context.Context) {
 		s.lobbyChangedLocked(r)
 	case stateIn:
 		s.leaveLocked(r, a, true)
+		if len(r.in) == 0 && r.recording != nil {
+			// Nobody is left to record.
+			if err := s.stopRecordingLocked(ctx, principal.Job("meeting.recording", r.m.Tenant), r); err != nil {
+				s.log.Error("meeting: stop recording", "meeting", r.m.ID, "err", err)
+			}
+		}
 	}
 	a.state = stateGone
 	s.dropIfEmptyLocked(r)
@@ -579,6 +598,9 @@ func (s *Service) leaveLocked(r *room, a *Attendance, grace bool) {
 }
 
 func (s *Service) endLocked(ctx context.Context, p principal.Principal, r *room) error {
+	if err := s.stopRecordingLocked(ctx, p, r); err != nil {
+		return err
+	}
 	now := s.clock.Now()
 	r.m.Ended = now
 	err := s.store.UpdateMeetings(ctx, func(tx Tx) error {
@@ -615,7 +637,7 @@ func (s *Service) endLocked(ctx context.Context, p principal.Principal, r *room)
 }
 
 func (s *Service) dropIfEmptyLocked(r *room) {
-	if len(r.in) == 0 && len(r.lobby) == 0 && len(r.grace) == 0 && !r.locked {
+	if len(r.in) == 0 && len(r.lobby) == 0 && len(r.grace) == 0 && !r.locked && r.recording == nil {
 		delete(s.rooms, r.m.ID)
 	}
 }

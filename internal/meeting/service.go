@@ -54,6 +54,8 @@ type Config struct {
 	// Grace is how long a participant whose connection dropped may come
 	// back without a new admission. Default 2 minutes.
 	Grace time.Duration
+	// Blobs opens recordings for playback.
+	Blobs Blobs
 }
 
 // Service is the meeting service. It is safe for concurrent use.
@@ -68,6 +70,7 @@ type Service struct {
 	url      string
 	media    Media
 	grace    time.Duration
+	blobs    Blobs
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -85,7 +88,7 @@ func New(o Config) *Service {
 		o.Grace = 2 * time.Minute
 	}
 	return &Service{store: o.Store, keys: o.Keys, accounts: o.Accounts, chats: o.Chats, audit: o.Audit, clock: o.Clock, log: o.Log,
-		url: strings.TrimRight(o.PublicURL, "/"), media: o.Media, grace: o.Grace, rooms: map[string]*room{}}
+		url: strings.TrimRight(o.PublicURL, "/"), media: o.Media, grace: o.Grace, blobs: o.Blobs, rooms: map[string]*room{}}
 }
 
 // Errors with messages for people. The refusal is the same whether the

@@ -139,3 +139,49 @@ func (s meetingStore) MeetingsOf(ctx context.Context, tenant ids.TenantID, accou
 	}
 	return out, rows.Err()
 }
+
+// ---- recordings
+
+var _ meeting.RecordingStore = (*Tx)(nil)
+var _ meeting.RecordingReader = meetingStore{}
+
+func (tx *Tx) InsertRecording(ctx context.Context, r meeting.Recording) error {
+	_, err := tx.Exec(ctx, `INSERT INTO meeting_recordings (id, tenant_id, meeting_id, name, kind, bytes, millis, started_at, created_at, blob_key, started_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, string(r.Tenant), r.Meeting, r.Name, r.Kind, r.Bytes, int64(r.Seconds*1000), ns(r.Started), ns(r.Created), r.BlobKey, string(r.StartedBy))
+	return err
+}
+
+const recordingCols = `id, tenant_id, meeting_id, name, kind, bytes, millis, started_at, created_at, blob_key, started_by`
+
+func scanRecording(sc interface{ Scan(...any) error }) (meeting.Recording, error) {
+	var r meeting.Recording
+	var tenant, by string
+	var millis, started, created int64
+	if err := sc.Scan(&r.ID, &tenant, &r.Meeting, &r.Name, &r.Kind, &r.Bytes, &millis, &started, &created, &r.BlobKey, &by); err != nil {
+		return r, notFound(err)
+	}
+	r.Tenant, r.StartedBy, r.Seconds, r.Started, r.Created = ids.TenantID(tenant), ids.UserID(by), float64(millis)/1000, fromNS(started), fromNS(created)
+	return r, nil
+}
+
+func (s meetingStore) Recordings(ctx context.Context, meetingID string) ([]meeting.Recording, error) {
+	rows, err := s.Query(ctx, `SELECT `+recordingCols+` FROM meeting_recordings WHERE meeting_id = ? ORDER BY created_at, name`, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []meeting.Recording{}
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s meetingStore) Recording(ctx context.Context, id string) (meeting.Recording, error) {
+	return scanRecording(s.QueryRow(ctx, `SELECT `+recordingCols+` FROM meeting_recordings WHERE id = ?`, id))
+}
