@@ -6,28 +6,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/recording"
 	"github.com/kaigi/kaigi/internal/sfu"
 )
 
 // sfuMedia gives admitted meeting participants their media through the
-// built-in SFU: meeting.Media over sfu.SFU.
+// built-in SFU: meeting.Media over sfu.SFU. It also records meetings into
+// the blob store (StartRecording).
 type sfuMedia struct {
-	sfu *sfu.SFU
-	log *slog.Logger
+	sfu   *sfu.SFU
+	log   *slog.Logger
+	blobs recording.BlobStore // nil: recording is unavailable
+	recs  *sync.WaitGroup     // recordings not yet stored, waited for at shutdown
 }
 
-var _ meeting.Media = sfuMedia{}
+var (
+	_ meeting.Media    = sfuMedia{}
+	_ meeting.Recorder = sfuMedia{}
+)
 
 // mediaConfig is what a browser needs to connect, sent with the admission.
 type mediaConfig struct {
@@ -190,6 +201,111 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, s.Close)
-	return sfuMedia{sfu: s, log: log}, nil
+	m := sfuMedia{sfu: s, log: log, blobs: a.Blobs, recs: &sync.WaitGroup{}}
+	a.closers = append(a.closers, func() error {
+		err := s.Close() // ends every recording; their files are then stored
+		if !waitTimeout(m.recs, recordingShutdownWait) {
+			log.Error("recordings were still being stored at shutdown and may be lost")
+		}
+		return err
+	})
+	return m, nil
+}
+
+// recordingShutdownWait bounds how long shutdown waits for recordings to be
+// stored.
+const recordingShutdownWait = 30 * time.Second
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// ErrRecordingUnavailable means the node cannot record: no blob store.
+var ErrRecordingUnavailable = errs.E(errs.Unavailable, "Recording is not available on this server.")
+
+// StartRecording implements meeting.Recorder. It records a meeting's room:
+// every participant's microphone and camera, and every screen share, as they
+// are published, into sealed WebM blobs of the tenant (see package
+// recording); RecordedFile.BlobKey is the key to Blobs.Get them with. It
+// fails if the room is already recorded (twice at once at most). The recording runs until stop
+// is called or the node shuts down; stop returns the files stored, and,
+// joined, errors of files that could not be (the files listed are good even
+// then). stop waits for the files to be stored; if its ctx ends first the
+// unfinished files are abandoned. stop is idempotent: later calls return
+// the first call's result. Callers audit start and stop; this logs only ids.
+func (m sfuMedia) StartRecording(ctx context.Context, tenant ids.TenantID, meetingID string) (meeting.StopRecording, error) {
+	if m.blobs == nil {
+		return nil, ErrRecordingUnavailable
+	}
+	r, err := m.sfu.Room(sfu.RoomID(meetingID))
+	if err != nil {
+		return nil, err
+	}
+	// The files outlive the request that starts the recording; stop may
+	// cancel them.
+	putCtx, cancelPuts := context.WithCancel(context.WithoutCancel(ctx))
+	log := m.log.With("tenant", string(tenant), "meeting", meetingID)
+	rec := recording.New(recording.Options{Log: log, Create: func(f recording.File) (io.WriteCloser, error) {
+		return recording.NewSealedOutput(putCtx, m.blobs, tenant, recording.BlobKey(meetingID, f.ID)), nil
+	}})
+	tap, err := r.StartRecording(rec, sfu.RecordingOptions{})
+	if err != nil {
+		cancelPuts()
+		if errors.Is(err, sfu.ErrTooManyRecordings) {
+			return nil, errs.E(errs.Conflict, "This meeting is already being recorded.")
+		}
+		return nil, err
+	}
+	log.Info("recording started")
+	var (
+		once   sync.Once
+		files  []meeting.RecordedFile
+		ferr   error
+		stored = make(chan struct{})
+	)
+	finish := func() {
+		once.Do(func() {
+			defer close(stored)
+			defer m.recs.Done()
+			tap.Stop()
+			got, err := rec.Close()
+			cancelPuts()
+			for _, f := range got {
+				files = append(files, meeting.RecordedFile{BlobKey: recording.BlobKey(meetingID, f.ID), Participant: f.Participant,
+					Kind: string(f.Kind), ContentType: f.ContentType, Bytes: f.Bytes, Duration: f.Duration})
+			}
+			ferr = err
+			st := tap.Stats()
+			log.Info("recording stopped", "files", len(files), "packets", st.Packets, "dropped", st.Dropped, "failed", err != nil)
+			if err != nil {
+				log.Warn("recording files lost", "err", err)
+			}
+		})
+	}
+	m.recs.Add(1)
+	go func() { // the room closing (shutdown) ends the recording too
+		select {
+		case <-tap.Done():
+			finish()
+		case <-stored:
+		}
+	}()
+	return func(ctx context.Context) ([]meeting.RecordedFile, error) {
+		go finish()
+		select {
+		case <-stored:
+			return files, ferr
+		case <-ctx.Done():
+			cancelPuts()
+			<-stored
+			return files, errors.Join(ctx.Err(), ferr)
+		}
+	}, nil
 }

@@ -94,6 +94,20 @@
 // silence), which is crude but never claims a silent participant is speaking
 // louder than one who sends levels.
 //
+// # Recording
+//
+// [Room.StartRecording] taps every audio and video track of a room, those
+// published then and later, for a [RecordingSink] (package recording writes
+// WebM files from it) until [Recording.Stop] or until the room closes. Each
+// recording takes the best simulcast layer of each track and rewrites
+// sequence numbers and timestamps like a down track, so the sink sees one
+// continuous stream per track. Video publishers are asked for a keyframe
+// when a recording starts. Packets are copied into a bounded queue per
+// recording ([RecordingOptions]) that one goroutine drains into the sink;
+// when the sink falls behind, packets are dropped and counted
+// ([Recording.Stats]), never waited for, and a recorded video track skips to
+// its next keyframe. Muted tracks are not recorded.
+//
 // # Resources
 //
 // Rooms, participants per room, tracks per participant and per room are bounded

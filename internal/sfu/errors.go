@@ -24,6 +24,9 @@ var (
 	ErrUnknownTrack = errors.New("sfu: unknown track")
 	// ErrTURNDisabled means TURN credentials were asked for but no TURN server is configured.
 	ErrTURNDisabled = errors.New("sfu: TURN is not enabled")
+	// ErrTooManyRecordings means the room is already being recorded as often
+	// as it may be at once.
+	ErrTooManyRecordings = errors.New("sfu: too many recordings of the room")
 	// ErrInvalidConfig means a Config field is out of range; the message names it.
 	ErrInvalidConfig = errors.New("sfu: invalid config")
 )

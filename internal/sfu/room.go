@@ -20,6 +20,7 @@ type Room struct {
 	tracks       map[TrackID]*publishedTrack
 	closed       bool
 	speaker      ParticipantID
+	recordings   map[*Recording]struct{}
 
 	events chan Event
 	done   chan struct{}
@@ -147,6 +148,7 @@ func (r *Room) Close() {
 	for _, p := range ps {
 		p.Remove()
 	}
+	r.stopRecordings()
 	r.sfu.forgetRoom(r)
 	close(r.done)
 	r.wg.Wait()
@@ -167,7 +169,11 @@ func (r *Room) publish(t *publishedTrack) bool {
 			subs = append(subs, p)
 		}
 	}
+	recs := r.recordingsLocked()
 	r.mu.Unlock()
+	for _, rec := range recs {
+		rec.attach(t)
+	}
 	r.sfu.metrics.Tracks.Inc()
 	info := t.info()
 	r.emit(Event{Type: EventTrackPublished, Participant: t.owner.id, Track: &info})
@@ -187,6 +193,7 @@ func (r *Room) unpublish(t *publishedTrack) {
 	}
 	delete(r.tracks, t.id)
 	r.mu.Unlock()
+	t.detachRecs()
 	r.sfu.metrics.Tracks.Dec()
 	for _, d := range t.detachAll() {
 		d.sub.unsubscribe(d)

@@ -44,6 +44,7 @@ type publishedTrack struct {
 	layers []*layer
 	live   int
 	downs  atomic.Pointer[[]*downTrack] // copy on write; read per packet without locks
+	recs   atomic.Pointer[[]*recTap]    // recordings tapping the track; copy on write, nil when none
 }
 
 func newTrackID() TrackID {
@@ -131,6 +132,7 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) *layer {
 	for _, d := range *t.downs.Load() {
 		d.setWant(t.pickLocked(d.wantQuality()))
 	}
+	t.pickRecLayersLocked()
 	return l
 }
 
@@ -241,6 +243,7 @@ func (t *publishedTrack) forward(l *layer, pkt *rtp.Packet, size int, now int64)
 	if t.muted.Load() {
 		return
 	}
+	t.writeRecs(l, pkt, now)
 	sent := 0
 	for _, d := range *t.downs.Load() {
 		if d.write(l, pkt, now) {
