@@ -34,6 +34,7 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	admin := principal.Principal{Kind: principal.Member, Tenant: acct.Tenant, User: acct.ID, Roles: acct.Roles, Source: "127.0.0.1", Client: "browser"}
 	pol := identity.DefaultPolicy()
 	pol.Meetings.AllowAnonymous = true
+	pol.Meetings.AllowRecording = true
 	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +126,54 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 		t.Errorf("the organiser's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", o1, o2, oa1, oa2, of1, of2)
 	}
 	org.shot("meeting-organiser-with-guest")
+
+	// Recording: the organiser starts it, everyone in the meeting is told,
+	// and after it stops the files are listed with the meeting, play back
+	// as WebM for the organiser only, and every step is audited.
+	org.p.Do(t, chromedp.Click(chromedp.CSS(`#meet-record`)))
+	for _, u := range []ui{org, guest} {
+		u.waitUntil("the recording notice", `!document.getElementById("meet-recording").hidden`)
+	}
+	guest.shot("meeting-guest-recorded")
+	since := eval[int](org, `Number(document.getElementById("meet-health-frames").textContent)`)
+	org.waitUntil("three seconds of media recorded", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(since+60))
+	org.p.Do(t, chromedp.Click(chromedp.CSS(`#meet-record`)))
+	guest.waitUntil("the recording stopped", `document.getElementById("meet-recording").hidden`)
+	var recs []meeting.Recording
+	w.admin.do("GET", "/api/v1/meetings/"+m.ID+"/recordings", nil).json(t, &recs)
+	if len(recs) < 2 {
+		t.Fatalf("recordings: %+v, want the organiser's and the guest's camera and microphone", recs)
+	}
+	names := map[string]bool{}
+	for _, r := range recs {
+		names[r.Name] = true
+		if r.Bytes < 1000 || r.Seconds < 1 {
+			t.Errorf("recording %+v is too small", r)
+		}
+	}
+	if !names["Ada Admin"] || !names["Gwen Guest"] {
+		t.Errorf("recorded people: %v", names)
+	}
+	play := w.admin.do("GET", "/api/v1/recordings/"+recs[0].ID, nil)
+	if play.status != 200 || len(play.body) < 4 || string(play.body[:4]) != "\x1a\x45\xdf\xa3" {
+		t.Errorf("playback: %d, %d bytes, starting %x", play.status, len(play.body), play.body[:min(4, len(play.body))])
+	}
+	if r := w.guest.do("GET", "/api/v1/recordings/"+recs[0].ID, nil); r.status != 403 {
+		t.Errorf("a participant who was not invited plays the recording back: %d", r.status)
+	}
+	audited := map[string]bool{}
+	all, err := w.s.DB.AuditRecords(ctx, w.tenant.ID, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		audited[r.Action] = true
+	}
+	for _, a := range []string{"meeting.recording.start", "meeting.recording.stop", "meeting.recording.read"} {
+		if !audited[a] {
+			t.Errorf("%s is not in the audit log", a)
+		}
+	}
 
 	// The denied person never had media: no peer connection, nothing in the SFU.
 	if eval[bool](anon, `!!document.getElementById("meet-health-bytes")`) {

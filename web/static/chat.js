@@ -16,7 +16,19 @@ import { h, icon } from "./dom.js";
 import { t, onChange } from "./i18n.js";
 import { api } from "./api.js";
 import * as store from "./chatstore.js";
-import { avatarText, avatarTone, displayName, initials, messageList, plainText } from "./chatview.js";
+import {
+  avatarText,
+  avatarTone,
+  avatarWithPresence,
+  displayName,
+  initials,
+  messageList,
+  plainText,
+  presenceDot,
+  presenceText,
+  setPresence,
+  updatePresence,
+} from "./chatview.js";
 import { composer } from "./composer.js";
 import { alertRegion, badge, busy, button, checkGroup, confirmDialog, field, isBusy, loading, modal, option, statusRegion } from "./ui.js";
 import { isTenantAdmin, showLoadError } from "./session.js";
@@ -67,6 +79,34 @@ export function channelName(c) {
   return c.name || "";
 }
 
+/**
+ * The statuses a person may choose, in the order offered; "online" is
+ * offered as "Available".
+ */
+const STATUS_CHOICES = [
+  { value: "online", labelKey: "chat.status.available" },
+  { value: "busy", labelKey: "chat.presence.busy" },
+  { value: "dnd", labelKey: "chat.presence.dnd" },
+  { value: "away", labelKey: "chat.presence.away" },
+];
+
+/** statusChoice returns the choice of a status, Available for an unknown one. */
+function statusChoice(value) {
+  return STATUS_CHOICES.find((c) => c.value === value) || STATUS_CHOICES[0];
+}
+
+/** The order people are listed in by presence: those who can answer first. */
+const PRESENCE_ORDER = ["online", "busy", "dnd", "away", "offline"];
+
+/** chatPartner returns the other person of a chat between two, or "". */
+function chatPartner(c) {
+  if (c.kind !== "chat" || !c.members) {
+    return "";
+  }
+  const others = c.members.filter((id) => id !== store.state.me);
+  return others.length === 1 ? others[0] : "";
+}
+
 const byName = (a, b) => String(a.name).localeCompare(String(b.name), undefined, { sensitivity: "base" });
 
 function channelOrder(a, b) {
@@ -108,16 +148,134 @@ function keepFocus(container, fn) {
   }
 }
 
+/**
+ * statusChooser is the person's own line at the top of the sidebar: their
+ * name and the status they chose, a button that opens the choices — a
+ * disclosure like the account menu, with radio buttons: the arrow keys
+ * choose, Enter or Escape closes, as do a click elsewhere or the focus
+ * leaving. A choice takes effect at once.
+ */
+function statusChooser() {
+  const menuId = "status-menu";
+  const dot = presenceDot("", { decorative: true, status: store.myStatus() });
+  const avatar = h("span", { class: "avatar avatar-small", "aria-hidden": "true" });
+  const name = h("bdi", { class: "chat-me-name" });
+  const current = h("span", { class: "chat-me-status-text" });
+  const button = h(
+    "button",
+    { type: "button", class: "chat-me-button", "aria-expanded": "false", "aria-controls": menuId, "data-focus": "status" },
+    h("span", { class: "avatar-wrap" }, avatar, dot),
+    h(
+      "span",
+      { class: "chat-me-text" },
+      name,
+      h("span", { class: "chat-me-status" }, h("span", { class: "visually-hidden", i18n: "chat.status.yours" }), " ", current),
+    ),
+    icon("chevron", "icon icon-small chat-me-chevron"),
+  );
+  const radios = STATUS_CHOICES.map(({ value, labelKey }) => {
+    const id = `status-${value}`;
+    const input = h("input", { type: "radio", name: "kaigi-status", id, value, class: "chat-status-radio" });
+    return {
+      input,
+      el: h("li", {}, h("label", { for: id, class: "chat-status-choice" }, input, presenceDot("", { decorative: true, status: value }), h("span", { i18n: labelKey }))),
+    };
+  });
+  const menu = h(
+    "div",
+    { class: "chat-status-menu", id: menuId, hidden: true },
+    h("fieldset", { class: "chat-status-choices" }, h("legend", { class: "chat-status-legend", i18n: "chat.status.legend" }), h("ul", {}, ...radios.map((r) => r.el))),
+    h("p", { class: "chat-status-hint", i18n: "chat.status.hint" }),
+  );
+  const box = h("div", { class: "chat-me" }, button, menu);
+
+  const isOpen = () => button.getAttribute("aria-expanded") === "true";
+  function set(open, { focus = false } = {}) {
+    button.setAttribute("aria-expanded", String(open));
+    menu.hidden = !open;
+    if (open) {
+      const checked = radios.find((r) => r.input.checked) || radios[0];
+      checked.input.focus();
+    } else if (focus) {
+      button.focus();
+    }
+  }
+
+  function refresh() {
+    const me = store.state.me;
+    const status = store.myStatus();
+    avatar.className = `avatar avatar-small ${avatarTone(me)}`;
+    avatar.textContent = me ? avatarText(me) : "";
+    name.textContent = me ? displayName(me) : "";
+    setPresence(dot, status);
+    dot.dataset.presence = status;
+    const choice = statusChoice(status);
+    current.dataset.i18n = choice.labelKey;
+    current.textContent = t(choice.labelKey);
+    for (const r of radios) {
+      r.input.checked = r.input.value === status;
+    }
+  }
+
+  button.addEventListener("click", () => set(!isOpen()));
+  menu.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.checked) {
+      store.setStatus(event.target.value);
+      refresh();
+    }
+  });
+  menu.addEventListener("click", (event) => {
+    // A pointer's choice closes the menu; the keyboard's (arrow keys, which
+    // also click) leaves it open until Enter or Escape.
+    if (event.detail > 0 && event.target instanceof Element && event.target.closest(".chat-status-choice")) {
+      setTimeout(() => set(false, { focus: true }));
+    }
+  });
+  box.addEventListener("keydown", (event) => {
+    if (!isOpen()) {
+      return;
+    }
+    if (event.key === "Escape" || (event.key === "Enter" && event.target instanceof HTMLInputElement)) {
+      event.preventDefault();
+      event.stopPropagation();
+      set(false, { focus: true });
+    }
+  });
+  box.addEventListener("focusout", (event) => {
+    // The focus going to an element around the box is a click on something
+    // that cannot take the focus (a label of the choices): a click outside
+    // closes the menu below.
+    const to = event.relatedTarget;
+    if (isOpen() && to instanceof Node && !box.contains(to) && !to.contains(box)) {
+      set(false);
+    }
+  });
+  const outside = (event) => {
+    if (isOpen() && event.target instanceof Node && !box.contains(event.target)) {
+      set(false);
+    }
+  };
+  document.addEventListener("click", outside);
+  refresh();
+  return {
+    el: box,
+    refresh,
+    destroy: () => document.removeEventListener("click", outside),
+  };
+}
+
 function createPage() {
   const narrow = window.matchMedia(NARROW);
   const live = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const conn = h("p", { class: "chat-conn", role: "status" });
   const groups = h("div", { class: "chat-groups" });
   const sideActions = h("div", { class: "chat-side-actions" });
+  const me = statusChooser();
   const sidebar = h(
     "nav",
     { class: "chat-sidebar", "aria-labelledby": "chat-heading" },
     h("div", { class: "chat-sidebar-head" }, h("h1", { id: "chat-heading", class: "chat-title", i18n: "nav.chat" }), sideActions),
+    me.el,
     groups,
   );
   const main = h("section", { class: "chat-main", "aria-labelledby": "channel-title" }, loading());
@@ -220,8 +378,10 @@ function createPage() {
       classes.push("is-archived");
     }
     const name = channelName(c);
-    const lead =
-      c.kind === "chat"
+    const partner = chatPartner(c);
+    const lead = partner
+      ? avatarWithPresence(partner, "avatar-small")
+      : c.kind === "chat"
         ? h("span", { class: `avatar avatar-small ${avatarTone(c.id)}`, "aria-hidden": "true" }, initials(name))
         : icon(kindIcon(c), "icon chat-channel-icon");
     return h(
@@ -299,6 +459,8 @@ function createPage() {
     const back = h("a", { href: "/chat", class: "chat-back", "data-back": "true" }, icon("back"), h("span", { class: "visually-hidden", i18n: "chat.back" }));
     const actions = h("div", { class: "chat-header-actions" });
     const archivedMark = h("span", { class: "chat-header-archived" });
+    const partnerMark = h("span", { class: "chat-header-presence" });
+    const people = iconButton({ iconName: "users", labelKey: "chat.members.button", onClick: () => membersDialog(id), attrs: { "data-focus": "members", class: "icon-button chat-members-button" } });
     const header = h(
       "header",
       { class: "chat-header" },
@@ -312,9 +474,11 @@ function createPage() {
           { class: "chat-header-sub" },
           ...(team ? [h("bdi", {}, team.name)] : [h("span", { i18n: "chat.kind.chat" })]),
           ...(c.kind === "private" ? [" · ", h("span", { i18n: "chat.kind.private" })] : []),
+          partnerMark,
           archivedMark,
         ),
       ),
+      people,
       actions,
     );
     const list = messageList({ channel: id, onOpenThread: (mid) => openThread(mid) });
@@ -323,7 +487,8 @@ function createPage() {
     const alert = alertRegion();
     list.setErrorHandler((err) => showLoadError(err, alert));
     const drop = h("div", { class: "drop-overlay", hidden: true, "aria-hidden": "true" }, icon("attach"), h("span", { i18n: "chat.drop" }));
-    view = { id, list, composer: null, typing, bottom, actions, title, alert, drop, archived: null, archivedMark };
+    view = { id, list, composer: null, typing, bottom, actions, title, alert, drop, archived: null, archivedMark, partnerMark, partner: null };
+    renderPartner();
     main.replaceChildren(header, alert.el, list.el, typing, bottom, drop);
     renderBottom();
     renderTyping();
@@ -403,6 +568,20 @@ function createPage() {
         showLoadError(err, view.alert);
       }
     }
+  }
+
+  /** renderPartner shows, in a chat between two, the other person's presence. */
+  function renderPartner() {
+    if (!view) {
+      return;
+    }
+    const c = store.state.channels.get(view.id);
+    const partner = c ? chatPartner(c) : "";
+    if (partner === view.partner) {
+      return;
+    }
+    view.partner = partner;
+    view.partnerMark.replaceChildren(...(partner ? [" · ", presenceDot(partner, { decorative: true }), presenceText(partner)] : []));
   }
 
   function renderTyping() {
@@ -609,6 +788,7 @@ function createPage() {
       if (c) {
         view.title.replaceChildren(h("bdi", {}, channelName(c)));
         renderBottom();
+        renderPartner();
       }
       view.list.maybeRead();
     } else if (!current && !channelFromPath() && !narrow.matches && firstChannel() && main.querySelector(".chat-empty")) {
@@ -618,6 +798,7 @@ function createPage() {
   });
   sub("people", () => {
     renderSidebar();
+    me.refresh();
     if (view) {
       view.list.render();
       const c = store.state.channels.get(view.id);
@@ -648,6 +829,13 @@ function createPage() {
     }
   });
   sub("connection", renderConn);
+  sub("presence", ({ users }) => {
+    // In place, everywhere: the page, and a dialog of people if one is open.
+    updatePresence(users);
+    if (users.includes(store.state.me)) {
+      me.refresh();
+    }
+  });
   sub("message", ({ channel, kind, view: v, mine }) => {
     if (kind !== "message" || mine || !v || v.author === store.state.me) {
       return;
@@ -708,6 +896,7 @@ function createPage() {
     }
     destroyed = true;
     closeView();
+    me.destroy();
     for (const off of subs) {
       off();
     }
@@ -724,6 +913,7 @@ function createPage() {
         return;
       }
       renderSidebar(true);
+      me.refresh();
       if (view) {
         view.list.relocalize();
         if (view.composer) {
@@ -897,6 +1087,46 @@ function createPage() {
     });
   }
 
+  /**
+   * membersDialog lists the people of a channel or chat with their
+   * presence, those who can answer first; it keeps up with changes of
+   * presence while open.
+   */
+  function membersDialog(channelId) {
+    const c = store.state.channels.get(channelId);
+    if (!c) {
+      return;
+    }
+    const me = store.state.me;
+    const rank = (id) => PRESENCE_ORDER.indexOf(store.presenceOf(id));
+    const ids = [me, ...store.peopleOf(channelId)]
+      .filter(Boolean)
+      .sort((a, b) => Number(b === me) - Number(a === me) || rank(a) - rank(b) || displayName(a).localeCompare(displayName(b)));
+    const { dialog, body } = modal({ titleKey: "chat.members.title", titleParams: { name: channelName(c) } });
+    const close = button({ labelKey: "common.close", onClick: () => dialog.close() });
+    body.append(
+      ...(c.kind === "private" ? [h("p", { class: "muted", i18n: "chat.members.privateNote" })] : []),
+      ids.length > 1 ? h("p", { class: "muted", i18n: "chat.members.lead" }) : h("p", { class: "muted", i18n: "chat.members.alone" }),
+      h(
+        "ul",
+        { class: "member-list member-list-presence" },
+        ...ids.map((id) =>
+          h(
+            "li",
+            { class: "member", "data-account": id },
+            avatarWithPresence(id, "", { decorative: true }),
+            h("span", { class: "member-name" }, h("bdi", {}, displayName(id)), ...(id === me ? [" ", h("span", { class: "muted", i18n: "chat.members.you" })] : [])),
+            ...(store.person(id).kind === "guest" ? [badge({ labelKey: "chat.guest", tone: "warning" })] : []),
+            presenceText(id),
+          ),
+        ),
+      ),
+      h("div", { class: "dialog-actions" }, close),
+    );
+    dialog.showModal();
+    close.focus();
+  }
+
   function peopleDialog(teamId) {
     const team = store.state.teams.get(teamId);
     const members = h("ul", { class: "member-list" });
@@ -908,7 +1138,7 @@ function createPage() {
           h(
             "li",
             { class: "member" },
-            h("span", { class: `avatar ${avatarTone(m.account)}`, "aria-hidden": "true" }, avatarText(m.account)),
+            avatarWithPresence(m.account),
             h("bdi", { class: "member-name" }, displayName(m.account)),
             ...(store.person(m.account).kind === "guest" ? [badge({ labelKey: "chat.guest", tone: "warning" })] : []),
             m.role === "owner" ? badge({ labelKey: "chat.role.owner", tone: "accent" }) : badge({ labelKey: "chat.role.member" }),

@@ -140,16 +140,49 @@ export function presenceOf(user) {
 }
 
 /**
- * setStatus sets the status I chose (online, away, busy or dnd).
+ * setStatus sets the status I chose (online, away, busy or dnd). Those who
+ * share a channel with me learn it at once; so do I, from the next presence
+ * frame, which brings a "presence" change.
  * @param {string} status
  */
 export function setStatus(status) {
   rt.setStatus(status);
+  // Chosen while the connection is not up, perhaps after its hello went
+  // with the status before: said again once it is ready.
+  statusUnsent = state.connection !== "online";
+}
+
+/** A status chosen while the connection was not ready. */
+let statusUnsent = false;
+
+/**
+ * myStatus returns the status I chose (online, away, busy or dnd), which
+ * this browser remembers; presenceOf(state.me) is what the others see, once
+ * the server has said so.
+ */
+export function myStatus() {
+  return rt.status();
 }
 
 /** @type {Promise<void>|null} */
 let started = null;
 let generation = 0;
+
+// A page left for another keeps its socket open if the browser keeps the
+// page (the back-forward cache) or is slow to close it; the person would
+// then stay online, with that page's status (the most restrictive of a
+// person's connections wins), until the server's heartbeat gives up on it.
+// Leaving closes it; coming back reconnects.
+window.addEventListener("pagehide", () => {
+  if (started) {
+    rt.stop();
+  }
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && started) {
+    rt.start();
+  }
+});
 
 /**
  * start loads teams, channels and people and connects, once per session;
@@ -662,6 +695,10 @@ function onFrame(f) {
         refresh();
       }
       readyBefore = true;
+      if (statusUnsent) {
+        statusUnsent = false;
+        rt.send({ type: "status", status: rt.status() });
+      }
       break;
     }
     case "event":

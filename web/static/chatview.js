@@ -69,6 +69,112 @@ export function avatarTone(id) {
   return `tone-${n % 6}`;
 }
 
+// ---- presence
+
+/**
+ * The words for each presence, written out in full for the catalogue test;
+ * an unknown status reads as offline.
+ */
+const PRESENCE = {
+  online: { labelKey: "chat.presence.online" },
+  away: { labelKey: "chat.presence.away" },
+  busy: { labelKey: "chat.presence.busy" },
+  dnd: { labelKey: "chat.presence.dnd" },
+  offline: { labelKey: "chat.presence.offline" },
+};
+
+/** presenceKey returns the message key that names a presence. */
+export function presenceKey(status) {
+  return (PRESENCE[status] || PRESENCE.offline).labelKey;
+}
+
+/**
+ * presenceDot returns the dot that shows a person's presence: its colour
+ * and shape say it to the eye, its accessible name ("Online", role img) and
+ * tooltip to everyone else. It keeps up with changes (see updatePresence).
+ * A decorative dot, beside the presence in words, has no name of its own;
+ * a dot given a status shows that status and does not follow anyone.
+ * @param {string} id the person ("" with status)
+ * @param {{decorative?: boolean, status?: string}} [o]
+ */
+export function presenceDot(id, { decorative = false, status } = {}) {
+  const el = h("span", {
+    class: decorative ? "presence presence-decorative" : "presence",
+    role: decorative ? null : "img",
+    "aria-hidden": decorative ? "true" : null,
+    "data-presence-for": status ? null : id,
+  });
+  setPresence(el, status || store.presenceOf(id));
+  return el;
+}
+
+/**
+ * presenceText returns a person's presence in words, kept up to date like
+ * the dot.
+ * @param {string} id
+ */
+export function presenceText(id) {
+  const el = h("span", { class: "presence-text", "data-presence-for": id });
+  setPresence(el, store.presenceOf(id));
+  return el;
+}
+
+/**
+ * avatarWithPresence returns a person's avatar with their presence dot on
+ * its corner. The avatar itself is decoration; the dot has a name.
+ * @param {string} id
+ * @param {string} [className] more classes of the avatar
+ */
+export function avatarWithPresence(id, className = "", { decorative = false } = {}) {
+  return h(
+    "span",
+    { class: "avatar-wrap" },
+    h("span", { class: `avatar ${className} ${avatarTone(id)}`.replace(/\s+/g, " "), "aria-hidden": "true" }, avatarText(id)),
+    presenceDot(id, { decorative }),
+  );
+}
+
+/**
+ * setPresence shows a status on a dot or text made here.
+ * @param {HTMLElement} el
+ * @param {string} status
+ */
+export function setPresence(el, status) {
+  const s = status in PRESENCE ? status : "offline";
+  const key = presenceKey(s);
+  el.dataset.presence = s;
+  if (el.classList.contains("presence-text")) {
+    el.dataset.i18n = key;
+    el.textContent = t(key);
+  } else if (el.classList.contains("presence-decorative")) {
+    return;
+  } else {
+    el.dataset.i18nAriaLabel = key;
+    el.setAttribute("aria-label", t(key));
+    el.dataset.i18nTitle = key;
+    el.setAttribute("title", t(key));
+  }
+}
+
+/**
+ * updatePresence brings every dot and text of the given people within root
+ * up to date, in place: the message list's cached messages need no
+ * rebuilding for it.
+ * @param {string[]} users
+ * @param {ParentNode} [root]
+ */
+export function updatePresence(users, root = document) {
+  const changed = new Set(users);
+  for (const el of root.querySelectorAll("[data-presence-for]")) {
+    if (el instanceof HTMLElement && changed.has(el.dataset.presenceFor)) {
+      const s = store.presenceOf(el.dataset.presenceFor);
+      if (el.dataset.presence !== s) {
+        setPresence(el, s);
+      }
+    }
+  }
+}
+
 /**
  * formatBytes says how big a file is, in the language's own way.
  * @param {number} n
@@ -451,7 +557,7 @@ export function messageList({ channel, thread = "", onOpenThread = () => {} }) {
 
     const gutter = compact
       ? h("span", { class: "msg-gutter", "aria-hidden": "true" }, h("span", { class: "msg-gutter-time" }, shortTime(date)))
-      : h("span", { class: `avatar msg-avatar ${avatarTone(v.author)}`, "aria-hidden": "true" }, avatarText(v.author));
+      : h("span", { class: "msg-gutter-avatar" }, avatarWithPresence(v.author, "msg-avatar"));
 
     const content = [];
     if (v.deleted) {

@@ -71,7 +71,7 @@ function prejoin(root, title, status, code, info) {
   setMessage(status, null);
   if (!info.signed_in && !info.allow_anonymous) {
     setMessage(status, { messageKey: "meet.signInFirst" });
-    root.append(h("p", {}, h("a", { href: "/signin", class: "button", i18n: "meet.signIn" })));
+    root.append(h("p", {}, h("a", { href: "/signin", class: "button button-secondary", i18n: "meet.signIn" })));
     return;
   }
   const preview = h("video", { class: "meet-preview", autoplay: true, muted: true, playsinline: true, "aria-label": t("meet.preview") });
@@ -81,7 +81,7 @@ function prejoin(root, title, status, code, info) {
   const camOn = h("input", { type: "checkbox", id: "meet-camera-on", checked: true });
   const micOn = h("input", { type: "checkbox", id: "meet-microphone-on", checked: true });
   const name = h("input", { id: "meet-name", type: "text", maxlength: "64", autocomplete: "name", required: true });
-  const join = h("button", { type: "submit", class: "button primary", id: "meet-join", i18n: "meet.join" });
+  const join = h("button", { type: "submit", class: "button button-primary", id: "meet-join", i18n: "meet.join" });
   const err = h("p", { class: "notice notice-error", role: "alert", hidden: true });
   let stream = null;
 
@@ -236,6 +236,9 @@ function live(root, title, status, code, info, stream, name) {
       case "meeting.state":
         state = f.state || state;
         renderState();
+        if (f.message) {
+          flash({ text: f.message });
+        }
         break;
       case "meeting.speaker":
         for (const [id, tile] of tiles) {
@@ -274,7 +277,7 @@ function live(root, title, status, code, info, stream, name) {
         h("div", { class: "spinner", "aria-hidden": "true" }),
         h("h2", { i18n: "meet.waitingTitle" }),
         h("p", { i18n: "meet.waitingBody" }),
-        h("button", { type: "button", class: "button", on: { click: () => leave() }, i18n: "meet.leave" }),
+        h("button", { type: "button", class: "button button-secondary", on: { click: () => leave() }, i18n: "meet.leave" }),
       ),
     );
     flash({ messageKey: "meet.waitingStatus" });
@@ -290,9 +293,10 @@ function live(root, title, status, code, info, stream, name) {
     { class: "meet-panel", id: "meet-lobby-panel", "aria-labelledby": "meet-lobby-heading", hidden: true },
     h("h2", { id: "meet-lobby-heading", i18n: "meet.lobbyPanel" }),
     lobbyList,
-    h("button", { type: "button", class: "button", id: "meet-admit-all", on: { click: () => send({ type: "meeting.do", action: "admit_all" }) }, i18n: "meet.admitAll" }),
+    h("button", { type: "button", class: "button button-secondary", id: "meet-admit-all", on: { click: () => send({ type: "meeting.do", action: "admit_all" }) }, i18n: "meet.admitAll" }),
   );
   const health = h("dl", { class: "meet-health", id: "meet-health" });
+  const recordingBadge = h("p", { class: "meet-recording", id: "meet-recording", role: "status", hidden: true }, h("span", { class: "meet-recording-dot", "aria-hidden": "true" }), h("span", { i18n: "meet.recording" }));
   let chat = null;
   let statsTimer = 0;
 
@@ -303,11 +307,12 @@ function live(root, title, status, code, info, stream, name) {
       { class: "meet-toolbar", role: "toolbar", "aria-label": t("meet.controls") },
       toggle({ id: "meet-mic", onKey: "meet.mute", offKey: "meet.unmute" }, () => setTrack("audio")),
       toggle({ id: "meet-cam", onKey: "meet.cameraOff", offKey: "meet.cameraOn" }, () => setTrack("video")),
-      h("button", { type: "button", class: "button", id: "meet-share", on: { click: shareScreen }, i18n: "meet.share" }),
-      h("button", { type: "button", class: "button", id: "meet-hand", on: { click: raiseHand }, i18n: "meet.raiseHand" }),
-      organizer ? h("button", { type: "button", class: "button", id: "meet-lock", on: { click: () => send({ type: "meeting.do", action: state.locked ? "unlock" : "lock" }) }, i18n: "meet.lock" }) : "",
-      organizer ? h("button", { type: "button", class: "button danger", id: "meet-end", on: { click: endForAll }, i18n: "meet.end" }) : "",
-      h("button", { type: "button", class: "button danger", id: "meet-leave", on: { click: () => leave() }, i18n: "meet.leave" }),
+      h("button", { type: "button", class: "button button-secondary", id: "meet-share", on: { click: shareScreen }, i18n: "meet.share" }),
+      h("button", { type: "button", class: "button button-secondary", id: "meet-hand", on: { click: raiseHand }, i18n: "meet.raiseHand" }),
+      organizer ? h("button", { type: "button", class: "button button-secondary", id: "meet-lock", on: { click: () => send({ type: "meeting.do", action: state.locked ? "unlock" : "lock" }) }, i18n: "meet.lock" }) : "",
+      organizer ? h("button", { type: "button", class: "button button-secondary", id: "meet-record", "aria-pressed": "false", on: { click: () => send({ type: "meeting.do", action: "record", on: !state.recording }) }, i18n: "meet.record" }) : "",
+      organizer ? h("button", { type: "button", class: "button button-danger", id: "meet-end", on: { click: endForAll }, i18n: "meet.end" }) : "",
+      h("button", { type: "button", class: "button button-danger", id: "meet-leave", on: { click: () => leave() }, i18n: "meet.leave" }),
     );
     const side = h(
       "aside",
@@ -317,7 +322,7 @@ function live(root, title, status, code, info, stream, name) {
       f.chat ? chatPanel(f.chat) : "",
       h("details", { class: "meet-panel" }, h("summary", { i18n: "meet.health" }), health),
     );
-    view.replaceChildren(h("div", { class: "meet-main" }, grid, toolbar), side);
+    view.replaceChildren(h("div", { class: "meet-main" }, recordingBadge, grid, toolbar), side);
     flash({ messageKey: "meet.inMeeting" });
     renderPeople();
     renderLobby();
@@ -326,7 +331,7 @@ function live(root, title, status, code, info, stream, name) {
   }
 
   function toggle({ id, onKey, offKey }, fn) {
-    const b = h("button", { type: "button", class: "button", id, "aria-pressed": "false", i18n: onKey });
+    const b = h("button", { type: "button", class: "button button-secondary", id, "aria-pressed": "false", i18n: onKey });
     b.addEventListener("click", () => {
       const off = fn();
       b.setAttribute("aria-pressed", String(off));
@@ -359,7 +364,7 @@ function live(root, title, status, code, info, stream, name) {
           p.hand ? h("span", { class: "badge hand", i18n: "meet.handUp" }) : "",
           !p.audio ? h("span", { class: "badge", i18n: "meet.muted" }) : "",
           organizer && p.id !== me && p.role !== "organizer"
-            ? h("button", { type: "button", class: "link", on: { click: () => send({ type: "meeting.do", action: "remove", who: [p.id] }) }, i18n: "meet.remove" })
+            ? h("button", { type: "button", class: "button button-quiet button-small", on: { click: () => send({ type: "meeting.do", action: "remove", who: [p.id] }) }, i18n: "meet.remove" })
             : "",
         ),
       ),
@@ -398,8 +403,8 @@ function live(root, title, status, code, info, stream, name) {
           { "data-waiting": w.id },
           h("span", { class: "name" }, w.name || "?"),
           h("span", { class: "badge", i18n: kindKey(w.kind) }),
-          h("button", { type: "button", class: "button primary", on: { click: () => send({ type: "meeting.do", action: "admit", who: [w.id] }) }, i18n: "meet.admit" }),
-          h("button", { type: "button", class: "button", on: { click: () => send({ type: "meeting.do", action: "deny", who: [w.id] }) }, i18n: "meet.deny" }),
+          h("button", { type: "button", class: "button button-primary", on: { click: () => send({ type: "meeting.do", action: "admit", who: [w.id] }) }, i18n: "meet.admit" }),
+          h("button", { type: "button", class: "button button-secondary", on: { click: () => send({ type: "meeting.do", action: "deny", who: [w.id] }) }, i18n: "meet.deny" }),
         ),
       ),
     );
@@ -409,6 +414,12 @@ function live(root, title, status, code, info, stream, name) {
     const b = document.getElementById("meet-lock");
     if (b) {
       setMessage(b, state.locked ? { messageKey: "meet.unlock" } : { messageKey: "meet.lock" });
+    }
+    recordingBadge.hidden = !state.recording;
+    const r = document.getElementById("meet-record");
+    if (r) {
+      r.setAttribute("aria-pressed", String(!!state.recording));
+      setMessage(r, state.recording ? { messageKey: "meet.stopRecording" } : { messageKey: "meet.record" });
     }
   }
 
@@ -587,7 +598,7 @@ function live(root, title, status, code, info, stream, name) {
   function chatPanel(id) {
     const list = h("ol", { class: "meet-chat-list", id: "meet-chat-list", "aria-live": "polite" });
     const input = h("input", { type: "text", id: "meet-chat-input", maxlength: "4000", "aria-label": t("meet.chatInput") });
-    const form = h("form", { class: "meet-chat-form" }, input, h("button", { type: "submit", class: "button", i18n: "meet.chatSend" }));
+    const form = h("form", { class: "meet-chat-form" }, input, h("button", { type: "submit", class: "button button-secondary", i18n: "meet.chatSend" }));
     const seen = new Set();
     const add = (m) => {
       if (!m || seen.has(m.id)) {

@@ -29,7 +29,7 @@ export function meetingsPage() {
     setMessage(status, err instanceof ApiError && err.message ? { text: err.message } : { messageKey: "meetings.failed" });
   };
 
-  const now = h("button", { type: "button", class: "button primary", id: "meet-now", i18n: "meetings.now" });
+  const now = h("button", { type: "button", class: "button button-primary", id: "meet-now", i18n: "meetings.now" });
   now.addEventListener("click", async () => {
     now.disabled = true;
     try {
@@ -55,7 +55,7 @@ export function meetingsPage() {
     h("div", { class: "field" }, h("label", { for: "schedule-start", i18n: "meetings.start" }), startIn),
     h("div", { class: "field" }, h("label", { for: "schedule-minutes", i18n: "meetings.minutes" }), minutesIn),
     h("div", { class: "field" }, h("label", { for: "schedule-invitees", i18n: "meetings.invitees" }), inviteesIn),
-    h("button", { type: "submit", class: "button primary", i18n: "meetings.create" }),
+    h("button", { type: "submit", class: "button button-primary", i18n: "meetings.create" }),
   );
   schedule.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -98,7 +98,7 @@ export function meetingsPage() {
       h("label", {}, h("span", { i18n: "meetings.bypass" }), " ", bypass),
       h("label", {}, h("span", { i18n: "meetings.admitters" }), " ", admitters),
       h("label", { class: "check" }, anon, " ", h("span", { i18n: "meetings.anonymous" })),
-      h("button", { type: "submit", class: "button", i18n: "meetings.saveOptions" }),
+      h("button", { type: "submit", class: "button button-secondary", i18n: "meetings.saveOptions" }),
     );
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -111,6 +111,34 @@ export function meetingsPage() {
       }
     });
     return form;
+  }
+
+  function recordings(m) {
+    const box = h("div", { class: "meeting-recordings" });
+    api
+      .get(`/api/v1/meetings/${m.id}/recordings`)
+      .then((rs) => {
+        if (rs.length === 0) {
+          return;
+        }
+        box.append(
+          h("h4", { i18n: "meetings.recordings" }),
+          h(
+            "ul",
+            {},
+            ...rs.map((r) =>
+              h(
+                "li",
+                { "data-recording": r.id },
+                h("span", {}, r.name, " · ", r.kind === "screen" ? t("meetings.recording.screen") : t("meetings.recording.camera"), " · ", time(r.started)),
+                h("video", { controls: true, preload: "none", src: `/api/v1/recordings/${r.id}`, "aria-label": t("meetings.recording.player") }),
+              ),
+            ),
+          ),
+        );
+      })
+      .catch(() => {});
+    return box;
   }
 
   async function load() {
@@ -128,15 +156,15 @@ export function meetingsPage() {
                 .then((full) => {
                   const url = new URL(full.link);
                   actions.append(
-                    h("a", { href: url.pathname + url.hash, class: "button primary", i18n: "meetings.join" }),
+                    h("a", { href: url.pathname + url.hash, class: "button button-primary", i18n: "meetings.join" }),
                     " ",
-                    h("a", { href: `/api/v1/meetings/${m.id}/invite.ics`, class: "button", download: "meeting.ics", i18n: "meetings.ics" }),
+                    h("a", { href: `/api/v1/meetings/${m.id}/invite.ics`, class: "button button-secondary", download: "meeting.ics", i18n: "meetings.ics" }),
                     " ",
-                    h("button", { type: "button", class: "button", on: { click: () => navigator.clipboard.writeText(full.link).then(() => setMessage(status, { messageKey: "meetings.copied" })) }, i18n: "meetings.copy" }),
+                    h("button", { type: "button", class: "button button-secondary", on: { click: () => navigator.clipboard.writeText(full.link).then(() => setMessage(status, { messageKey: "meetings.copied" })) }, i18n: "meetings.copy" }),
                   );
                 })
                 .catch(() => {});
-              item.append(options(m));
+              item.append(options(m), recordings(m));
               return item;
             })),
       );
