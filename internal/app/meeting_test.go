@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -409,8 +410,31 @@ func TestMeetingJoinRefusals(t *testing.T) {
 			}
 		})
 	}
-	// The organiser may not allow anonymous joins the tenant forbids.
+	// The lobby is bounded: past meeting.MaxLobby people waiting, the next
+	// is refused with a message, and nobody waiting is harmed.
 	pol := identity.DefaultPolicy()
+	pol.Meetings.AllowAnonymous = true
+	if err := w.s.Identity.SetPolicy(ctx, w.people["organizer"], pol, true); err != nil {
+		t.Fatal(err)
+	}
+	open, err := w.s.Meetings.Create(ctx, w.people["organizer"], meeting.NewMeeting{Title: "Open house", Start: w.s.Clock.Now(), End: w.s.Clock.Now().Add(time.Hour),
+		Options: &meeting.Options{LobbyBypass: identity.BypassOrganizer, AllowAnonymous: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range meeting.MaxLobby {
+		if _, err := w.s.Meetings.Join(ctx, principal.Anon("198.51.100.7"), meeting.JoinRequest{Code: codeOf(t, open.Link), Name: "Visitor " + strconv.Itoa(i)}, &frames{}); err != nil {
+			t.Fatalf("visitor %d: %v", i, err)
+		}
+	}
+	if _, err := w.s.Meetings.Join(ctx, principal.Anon("198.51.100.7"), meeting.JoinRequest{Code: codeOf(t, open.Link), Name: "One too many"}, &frames{}); err == nil || !strings.Contains(err.Error(), "Too many people are waiting") {
+		t.Fatalf("past the lobby's bound: %v", err)
+	}
+	if _, lobby := w.s.Meetings.Live(open.ID); len(lobby) != meeting.MaxLobby {
+		t.Fatalf("%d waiting, want %d", len(lobby), meeting.MaxLobby)
+	}
+	// The organiser may not allow anonymous joins the tenant forbids.
+	pol = identity.DefaultPolicy()
 	if err := w.s.Identity.SetPolicy(ctx, w.people["organizer"], pol, true); err != nil {
 		t.Fatal(err)
 	}

@@ -161,15 +161,19 @@ func (a *Attendance) ID() string { return a.id }
 func (a *Attendance) Meeting() string { return a.r.m.ID }
 
 var (
-	errLocked   = errs.E(errs.Conflict, "The meeting is locked: nobody new can join.")
-	errEnded    = errs.E(errs.Conflict, "This meeting has ended.")
-	errAnon     = errs.E(errs.Forbidden, "This meeting does not let people join without signing in. Sign in first.")
-	errNotIn    = errs.E(errs.Forbidden, "You are not in this meeting (admitted people only).")
-	errNoAdmit  = errs.E(errs.Forbidden, "Only the organiser and co-organisers (or presenters, when the meeting allows) can do this.")
-	errGoneNow  = errs.E(errs.NotFound, "That person is no longer waiting or in the meeting.")
-	errBadName  = errs.E(errs.Invalid, "Give your name (1 to 64 characters on one line) so that the organiser knows who is waiting.")
-	errBadOrder = errs.E(errs.Invalid, "Unknown meeting action.")
+	errLocked    = errs.E(errs.Conflict, "The meeting is locked: nobody new can join.")
+	errEnded     = errs.E(errs.Conflict, "This meeting has ended.")
+	errAnon      = errs.E(errs.Forbidden, "This meeting does not let people join without signing in. Sign in first.")
+	errNotIn     = errs.E(errs.Forbidden, "You are not in this meeting (admitted people only).")
+	errNoAdmit   = errs.E(errs.Forbidden, "Only the organiser and co-organisers (or presenters, when the meeting allows) can do this.")
+	errGoneNow   = errs.E(errs.NotFound, "That person is no longer waiting or in the meeting.")
+	errBadName   = errs.E(errs.Invalid, "Give your name (1 to 64 characters on one line) so that the organiser knows who is waiting.")
+	errBadOrder  = errs.E(errs.Invalid, "Unknown meeting action.")
+	errLobbyFull = errs.E(errs.Conflict, "Too many people are waiting to join this meeting. Try again later.")
 )
+
+// MaxLobby bounds how many people may wait in one meeting's lobby.
+const MaxLobby = 200
 
 // Join asks for p to join a meeting over conn. The person is admitted at
 // once when they may bypass the lobby, and waits in it otherwise; conn
@@ -239,6 +243,9 @@ func (s *Service) Join(ctx context.Context, p principal.Principal, req JoinReque
 	}
 	if how == "" && MayBypass(m.Options.LobbyBypass, j.Class) && !r.removed[a.key] {
 		how = "bypass"
+	}
+	if how == "" && len(r.lobby) >= MaxLobby {
+		return nil, errLobbyFull
 	}
 	if how != "" {
 		if err := s.record(ctx, p, m, "meeting.join", audit.Success, map[string]string{"participant": a.id, "class": string(j.Class), "kind": j.Kind, "how": how}); err != nil {
