@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -189,9 +188,7 @@ func (s *Service) Join(ctx context.Context, p principal.Principal, req JoinReque
 	}
 	if j.Class == ClassAnonymous {
 		name := strings.TrimSpace(req.Name)
-		if name == "" || utf8.RuneCountInString(name) > 64 || strings.ContainsFunc(name, func(r rune) bool {
-			return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
-		}) {
+		if name == "" || utf8.RuneCountInString(name) > 64 || strings.ContainsFunc(name, unsafeInName) {
 			return nil, errBadName
 		}
 		j.Name = name

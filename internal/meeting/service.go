@@ -217,13 +217,16 @@ func (s *Service) organizerTenant(ctx context.Context, p principal.Principal) (i
 
 func checkTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
-	if title == "" || utf8.RuneCountInString(title) > 200 || !utf8.ValidString(title) ||
-		strings.ContainsFunc(title, func(r rune) bool {
-			return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
-		}) {
+	if title == "" || utf8.RuneCountInString(title) > 200 || !utf8.ValidString(title) || strings.ContainsFunc(title, unsafeInName) {
 		return "", errs.E(errs.Invalid, "Give the meeting a title of 1 to 200 characters on one line.")
 	}
 	return title, nil
+}
+
+// unsafeInName reports characters a one-line name may not hold: controls,
+// and the invisible ones that reorder text (Trojan Source).
+func unsafeInName(r rune) bool {
+	return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 var inviteeRoles = []string{CoOrganizer, Presenter, Attendee}
