@@ -395,16 +395,6 @@ func aimedAt(ws []word, k int) bool {
 	return false
 }
 
-// hasSecondPerson reports whether any word is a second-person word.
-func hasSecondPerson(ws []word) bool {
-	for _, w := range ws {
-		if secondPerson[w.text] || w.text == "your" {
-			return true
-		}
-	}
-	return false
-}
-
 // threatRule finds first-person threats against a second person: "I will
 // kill you", "i'm gonna stab u", "we'll find you and hurt your family". It
 // returns matches as (first word, last word, score, explanation).

@@ -46,13 +46,6 @@ type entry struct {
 	notAfterNoun   bool
 }
 
-func (e *entry) max() float64 {
-	var m float64
-	for _, cs := range e.scores {
-		m = max(m, cs.score)
-	}
-	return m
-}
 
 // lexicon is the loaded word lists, keyed by their normalised form.
 type lexicon struct {
