@@ -8,6 +8,8 @@
 //	kaigi setup-link [flags]   print a new one-time link for the first operator
 //	kaigi tenant create --name N --domain D --admin-email E [--slug S] [flags]
 //	                           create a tenant and print its first admin's invitation link
+//	kaigi moderation classify [--lang en|ja] [--policy file.json]
+//	                           read messages, one per line, and print one JSON verdict per line
 //	kaigi version              print the version
 //
 // Every command takes the configuration flags of serve (--data,
@@ -65,6 +67,9 @@ Usage:
   kaigi setup-link [flags]                  print a new one-time link for the first operator
   kaigi tenant create --name N --domain D --admin-email E [--slug S] [flags]
                                             create a tenant; prints its first admin's invitation link
+  kaigi moderation classify [--lang en|ja] [--policy file.json]
+                                            read messages, one per line, on standard input;
+                                            print one JSON verdict per line (and the policy's action)
   kaigi version                             print the version
 
 'kaigi serve --help' lists the configuration flags; every command takes them.
@@ -98,6 +103,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("tenant needs a subcommand: create")
 		}
 		return tenantCreate(ctx, args[1:], getenv, stdout, stderr)
+	case "moderation":
+		if len(args) == 0 || args[0] != "classify" {
+			return fmt.Errorf("moderation needs a subcommand: classify")
+		}
+		return moderationClassify(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kaigi", app.Version)
 		return nil

@@ -39,6 +39,7 @@ import (
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/moderation"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/signing"
@@ -80,6 +81,10 @@ type App struct {
 	Audit    *audit.Log
 	HTTP     *httpapi.Server
 	Registry *prometheus.Registry
+
+	// Moderation applies tenants' moderation policies to chat messages and
+	// runs the review queue.
+	Moderation *moderation.Service
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -215,6 +220,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Chat = chat.New(chat.Options{Store: store.Chat(a.DB), Keys: a.Keys, Bus: a.Bus, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log, Blobs: a.Blobs, MaxFileBytes: cfg.MaxFileBytes,
 		AccessChanged: notify})
+	a.Moderation = moderation.New(moderation.ServiceOptions{Store: store.Moderation(a.DB), Keys: a.Keys, Chat: a.Chat, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log})
+	a.Chat.SetModerator(a.Moderation)
+	a.Moderation.Warm(ctx) // loads the classifier in the background when some tenant has a policy
 	var media meeting.Media
 	if cfg.MediaUDPAddr != "off" {
 		m, err := a.startMedia(cfg, log)
@@ -269,6 +277,7 @@ func (a *App) routes() {
 	httpapi.RegisterIdentity(a.HTTP, a.Identity, a.Config.TLS())
 	httpapi.RegisterPasskeys(a.HTTP, a.Identity, a.Config.TLS())
 	httpapi.RegisterChat(a.HTTP, a.Chat)
+	httpapi.RegisterModeration(a.HTTP, a.Moderation)
 	httpapi.RegisterFiles(a.HTTP, a.Chat, a.Config.MaxFileBytes)
 	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
 	httpapi.RegisterMeetings(a.HTTP, a.Meetings)

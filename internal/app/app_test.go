@@ -282,6 +282,17 @@ var allowed = map[string][]string{
 	"GET /api/v1/meeting-links/{code}":     all(),
 	// The meeting-only socket is public: the link's code and the lobby decide.
 	"GET /api/v1/meetings/live": all(),
+	// Moderation: the policy is the admins' and compliance officers'; the
+	// review queue only compliance officers'; anyone in a tenant may report
+	// a message they can see and read the notices sent to them.
+	"GET /api/v1/moderation/policy":               {"tenant_admin", "compliance_officer"},
+	"PUT /api/v1/moderation/policy":               {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/moderation/alerts":               {"compliance_officer"},
+	"GET /api/v1/moderation/alerts/{id}":          {"compliance_officer"},
+	"POST /api/v1/moderation/alerts/{id}/unmask":  {"compliance_officer"},
+	"POST /api/v1/moderation/alerts/{id}/actions": {"compliance_officer"},
+	"POST /api/v1/messages/{id}/report":           tenantUsers,
+	"GET /api/v1/me/moderation-notices":           tenantUsers,
 }
 
 func all() []string {

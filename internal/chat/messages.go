@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -17,11 +18,64 @@ func bodyAAD(message string, version int) keys.AAD {
 	return keys.AAD{Kind: "chat-message", ID: message + "/" + strconv.Itoa(version)}
 }
 
+// Moderator screens messages on the send path; package moderation
+// implements it. Screen runs after authorization and before anything is
+// stored. It refuses a send with an error — a warning the sender may
+// confirm (errs.ModerationWarning), or a hold for review
+// (errs.ModerationHeld) — and otherwise says what to record and what to run
+// after the commit. It must return promptly whatever the input: a Moderator
+// that cannot decide in time passes the message and says why in the
+// Screening.
+type Moderator interface {
+	Screen(ctx context.Context, d Draft) (Screening, error)
+}
+
+// Draft is a message about to be sent, as a Moderator sees it.
+type Draft struct {
+	Actor     principal.Principal
+	Channel   Channel
+	MessageID string
+	Thread    string
+	Body      string
+	Mentions  []ids.UserID
+	// Confirmed says the sender saw a moderation warning for this text and
+	// sends it anyway.
+	Confirmed bool
+	At        time.Time
+}
+
+// Screening is a Moderator's answer for a message it lets through.
+type Screening struct {
+	// Note, when set, is recorded in the send's audit record as its
+	// "moderation" detail (for example why the message was passed without
+	// being classified). Never content.
+	Note string
+	// After, when set, runs once the message is committed (flag mode,
+	// confirmed warnings, pattern tracking). It must not block for long.
+	After func(ctx context.Context, sent View)
+}
+
+// SetModerator makes m screen every message sent from now on. Call it
+// before serving; nil turns screening off.
+func (s *Service) SetModerator(m Moderator) { s.moderator = m }
+
+// SendOptions are the optional parts of a send.
+type SendOptions struct {
+	// Confirmed sends a message the moderation policy warned about.
+	Confirmed bool
+}
+
 // Send posts a message (or a reply in a thread) to a channel the actor can
 // see. The message, the channel's next sequence number, the event and the
 // audit record are written in one transaction; the returned view carries the
 // sequence number, and once Send returns the message is durably stored.
 func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body, thread string) (View, error) {
+	return s.SendWith(ctx, p, channel, body, thread, SendOptions{})
+}
+
+// SendWith is Send with options. When a Moderator is set it screens the
+// message before anything is stored.
+func (s *Service) SendWith(ctx context.Context, p principal.Principal, channel, body, thread string, opts SendOptions) (View, error) {
 	mentions, err := checkBody(body)
 	if err != nil {
 		return View{}, err
@@ -44,6 +98,13 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 	}
 	now := s.now()
 	m := Message{ID: ids.New(), Tenant: c.Tenant, Channel: c.ID, Thread: thread, Author: p.User, Created: now, Version: 1}
+	var screening Screening
+	if s.moderator != nil {
+		if screening, err = s.moderator.Screen(ctx, Draft{Actor: p, Channel: c, MessageID: m.ID, Thread: thread, Body: body, Mentions: mentions,
+			Confirmed: opts.Confirmed, At: now}); err != nil {
+			return View{}, err
+		}
+	}
 	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, 1), []byte(body)); err != nil {
 		return View{}, err
 	}
@@ -83,8 +144,11 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 		if err := s.notifyMentions(ctx, tx, c, m.ID, p.User, mentions, now); err != nil {
 			return err
 		}
-		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.send", Target: "message:" + m.ID,
-			Details: map[string]string{"channel": c.ID, "seq": strconv.FormatInt(ev.Seq, 10), "bytes": strconv.Itoa(len(body))}})
+		details := map[string]string{"channel": c.ID, "seq": strconv.FormatInt(ev.Seq, 10), "bytes": strconv.Itoa(len(body))}
+		if screening.Note != "" {
+			details["moderation"] = screening.Note
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.send", Target: "message:" + m.ID, Details: details})
 		return err
 	})
 	if err != nil {
@@ -93,6 +157,9 @@ func (s *Service) Send(ctx context.Context, p principal.Principal, channel, body
 	s.publish(ctx, ev)
 	if peer.ID != "" {
 		s.publish(ctx, peerEv)
+	}
+	if screening.After != nil {
+		screening.After(context.WithoutCancel(ctx), view)
 	}
 	return view, nil
 }
@@ -245,6 +312,50 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if c.Kind == External {
 		return errExternalImmutable
 	}
+	return s.deleteMessage(ctx, p, m, c, "message.delete", map[string]string{"channel": c.ID})
+}
+
+// Remove takes someone's message out of its conversation for a compliance
+// reviewer (a compliance officer of the message's tenant), with the reason
+// in the audit record. As with Delete, the body stays sealed among the
+// message's versions; archived channels are no exception.
+func (s *Service) Remove(ctx context.Context, p principal.Principal, id, reason string) error {
+	if p.Tenant == "" || !p.Has(principal.ComplianceOfficer) {
+		return errs.E(errs.Forbidden, "Only a compliance reviewer can remove other people's messages.")
+	}
+	m, err := s.store.Message(ctx, id)
+	if err != nil || m.Tenant != p.Tenant {
+		return ErrNoMessage
+	}
+	c, err := s.store.Channel(ctx, m.Channel)
+	if err != nil || c.Tenant != p.Tenant {
+		return ErrNoMessage
+	}
+	if c.Kind == External {
+		return errExternalImmutable
+	}
+	if !m.Deleted.IsZero() {
+		return nil
+	}
+	return s.deleteMessage(ctx, p, m, c, "message.remove", map[string]string{"channel": c.ID, "reason": reason})
+}
+
+// Open opens a stored message's body, for a caller that has already
+// decided the reader may see it and audits the read (a compliance review).
+func (s *Service) Open(ctx context.Context, m Message) (View, error) {
+	return s.view(ctx, m, nil)
+}
+
+// CanSeeMessage returns a message of a channel the actor can see, still
+// sealed, or ErrNoMessage.
+func (s *Service) CanSeeMessage(ctx context.Context, p principal.Principal, id string) (Message, Channel, error) {
+	return s.message(ctx, p, id)
+}
+
+// deleteMessage replaces a message's body with nothing, keeping the earlier
+// body sealed, appends the delete event and the audit record.
+func (s *Service) deleteMessage(ctx context.Context, p principal.Principal, m Message, c Channel, action string, details map[string]string) error {
+	var err error
 	now := s.now()
 	previous := m.Body
 	m.Deleted = now
@@ -262,7 +373,7 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 			Message: &View{ID: m.ID, Channel: c.ID, Seq: m.Seq, Author: m.Author, Created: m.Created, Deleted: true}}); err != nil {
 			return err
 		}
-		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.delete", Target: "message:" + m.ID, Details: map[string]string{"channel": c.ID}})
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: action, Target: "message:" + m.ID, Details: details})
 		return err
 	})
 	if err == nil {

@@ -62,6 +62,8 @@ type Service struct {
 	changed  func(ctx context.Context, tenant ids.TenantID, account ids.UserID, reason string)
 	blobs    Blobs
 	maxFile  int64
+	// moderator screens sends when set (SetModerator).
+	moderator Moderator
 }
 
 // Options configure a Service.

@@ -31,6 +31,14 @@ const (
 	RateLimited     Code = "rate_limited"       // too many attempts (429)
 	Unavailable     Code = "unavailable"        // a dependency is down (503)
 	Internal        Code = "internal"           // a bug or an unexpected failure (500)
+
+	// ModerationWarning: the message may break the organisation's
+	// communication policy; the sender may edit it or send it again
+	// confirmed (422).
+	ModerationWarning Code = "moderation_warning"
+	// ModerationHeld: the message was not sent; it is held for review by
+	// the organisation's compliance reviewers (422).
+	ModerationHeld Code = "moderation_held"
 )
 
 // Error is an error with a code and a message that is safe to show.

@@ -34,6 +34,9 @@ type (
 	MessageBody struct {
 		Body   string `json:"body" doc:"Markdown; mentions are written <@account-id>."`
 		Thread string `json:"thread,omitempty" doc:"The thread's first message, to reply in a thread."`
+		// Confirm sends anyway a message the moderation policy warned
+		// about (answer 422 moderation_warning); it is recorded for review.
+		Confirm bool `json:"confirm,omitempty" doc:"Send anyway after a moderation_warning answer; recorded for review."`
 	}
 	EditBody struct {
 		Body string `json:"body"`
@@ -129,9 +132,9 @@ func RegisterChat(s *Server, c *chat.Service) {
 			}
 			return c.Messages(r.Context(), p, id(r), before, int(limit))
 		}))
-	route("POST", "/api/v1/channels/{id}/messages", "Send a message, or reply in a thread; answered once it is durably stored.", MessageBody{}, chat.View{}, http.StatusCreated,
+	route("POST", "/api/v1/channels/{id}/messages", "Send a message, or reply in a thread; answered once it is durably stored. The moderation policy may answer 422 moderation_warning (send again with confirm) or moderation_held (not sent; held for review).", MessageBody{}, chat.View{}, http.StatusCreated,
 		JSON(http.StatusCreated, func(r *http.Request, p principal.Principal, b MessageBody) (chat.View, error) {
-			return c.Send(r.Context(), p, id(r), b.Body, b.Thread)
+			return c.SendWith(r.Context(), p, id(r), b.Body, b.Thread, chat.SendOptions{Confirmed: b.Confirm})
 		}))
 	route("GET", "/api/v1/channels/{id}/events", "The channel's events after ?after= (a sequence number), in order: to catch up.", nil, EventsBody{}, 0,
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (EventsBody, error) {

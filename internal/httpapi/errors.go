@@ -49,6 +49,8 @@ func Status(c errs.Code) int {
 		return http.StatusTooManyRequests
 	case errs.Unavailable:
 		return http.StatusServiceUnavailable
+	case errs.ModerationWarning, errs.ModerationHeld:
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
 }

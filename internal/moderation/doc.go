@@ -26,4 +26,24 @@
 //
 // Classification is bounded: text beyond [Options.MaxBytes] is not analysed
 // and the verdict says so; no input makes it panic (see FuzzClassify).
+//
+// [Service] applies each tenant's [Policy] on the chat send path (it is the
+// chat service's Moderator) and runs the review queue. A policy is a list of
+// rules — scope (senders, teams, channels, exceptions), categories with
+// thresholds, and an action — kept in a table of its own rather than in
+// the identity policy document, so that compliance officers as well as
+// tenant admins can edit it and the identity package need not load the
+// classifier. The strongest matching action wins: block holds the message
+// before anything is stored in the conversation (sealed, for review) and
+// the sender is told; warn refuses the send until the sender confirms; flag
+// raises an alert after the commit. Classification is bounded by
+// [ServiceOptions.Timeout]; a classifier that fails, overruns or is still
+// loading never stalls a send: the message passes and the send's audit
+// record says why.
+//
+// The review queue is for compliance officers: alerts (flagged, confirmed
+// warnings, held messages, possible bullying, reports of concern from any
+// member) with the message in context, opened from sealed storage, and the
+// people as stable pseudonyms per alert until a reviewer unmasks them.
+// Every read of the queue and every reviewer action is audited.
 package moderation

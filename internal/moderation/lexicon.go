@@ -46,7 +46,6 @@ type entry struct {
 	notAfterNoun   bool
 }
 
-
 // lexicon is the loaded word lists, keyed by their normalised form.
 type lexicon struct {
 	// en is keyed by normalised words joined by single spaces.
