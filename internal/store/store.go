@@ -66,6 +66,8 @@ type DB struct {
 	stmts *stmtCache
 	// writes lets one write at a time reach SQLite; nil on PostgreSQL.
 	writes writeGate
+	// batch gathers the transactions waiting for SQLite's writer (group commit).
+	batch batcher
 }
 
 // Config says which database to open.
@@ -188,11 +190,15 @@ type Tx struct {
 
 // InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
 // the transaction takes the write lock at its start, so two writers never
-// deadlock, and transactions of this DB wait their turn in order (see
-// writeGate), for at most WriteWait; on PostgreSQL it runs at READ COMMITTED
+// deadlock, and transactions of this DB wait their turn (see writeGate),
+// for at most WriteWait; those that wait are committed together, each in a
+// savepoint of its own (see groupcommit.go); on PostgreSQL it runs at READ COMMITTED
 // and rows are locked explicitly where order matters. fn must not start
 // another transaction nor write through db: on SQLite that waits for fn.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.writes != nil {
+		return db.inGroupTx(ctx, fn)
+	}
 	if err := db.writes.enter(ctx); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group commit (SQLite). SQLite has one writer, and with synchronous=FULL
+// every commit waits for an fsync — about a millisecond or more — so
+// transactions committed one by one are bounded by the disk, not the CPU.
+// Instead, transactions that wait for the writer are gathered: whoever
+// takes the write gate becomes the leader and runs every waiting
+// transaction in one SQLite transaction, each in a savepoint of its own (a
+// failing one is rolled back alone), then commits once. Each caller's
+// InTx returns only after that commit, so what it wrote is as durable as
+// before; one fsync now covers the batch.
+
+// maxBatch bounds the transactions committed together.
+const maxBatch = 64
+
+// txReq is a transaction waiting for the writer.
+type txReq struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	done chan error // buffered: the leader never waits for the caller
+}
+
+// batcher is the queue of transactions waiting for the writer.
+type batcher struct {
+	mu      sync.Mutex
+	queue   []*txReq
+	commits atomic.Int64 // SQLite transactions committed, for tests and metrics
+	txs     atomic.Int64 // InTx calls committed in them
+}
+
+// inGroupTx is InTx on SQLite.
+func (db *DB) inGroupTx(ctx context.Context, fn func(tx *Tx) error) error {
+	req := &txReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	b := &db.batch
+	b.mu.Lock()
+	b.queue = append(b.queue, req)
+	b.mu.Unlock()
+	t := time.NewTimer(WriteWait)
+	defer t.Stop()
+	select {
+	case err := <-req.done:
+		return err
+	case db.writes <- struct{}{}:
+		// The leader: unless an earlier leader took this transaction, run
+		// everything waiting, this one included.
+		select {
+		case err := <-req.done:
+			<-db.writes
+			return err
+		default:
+		}
+		db.runBatch(ctx)
+		<-db.writes
+		return <-req.done
+	case <-ctx.Done():
+		return b.abandon(req, fmt.Errorf("begin: %w", ctx.Err()))
+	case <-t.C:
+		return b.abandon(req, fmt.Errorf("begin: %w", ErrBusy))
+	}
+}
+
+// abandon takes req out of the queue and returns err; when a leader has
+// taken it already, it waits for the leader's answer instead.
+func (b *batcher) abandon(req *txReq, err error) error {
+	b.mu.Lock()
+	i := slices.Index(b.queue, req)
+	if i >= 0 {
+		b.queue = slices.Delete(b.queue, i, i+1)
+	}
+	b.mu.Unlock()
+	if i >= 0 {
+		return err
+	}
+	return <-req.done
+}
+
+// runBatch commits the waiting transactions together. The caller holds
+// the write gate.
+func (db *DB) runBatch(ctx context.Context) {
+	b := &db.batch
+	b.mu.Lock()
+	n := min(len(b.queue), maxBatch)
+	reqs := slices.Clone(b.queue[:n])
+	b.queue = slices.Delete(b.queue, 0, n)
+	b.mu.Unlock()
+	if len(reqs) == 0 {
+		return
+	}
+	fail := func(err error, which []*txReq) {
+		for _, r := range which {
+			r.done <- err
+		}
+	}
+	// The batch's own context must outlive any one caller's cancellation.
+	bctx := context.WithoutCancel(ctx)
+	stx, err := db.sql.BeginTx(bctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err), reqs)
+		return
+	}
+	tx := &Tx{tx: stx, dialect: db.dialect, stmts: db.stmts}
+	var ok []*txReq
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- fmt.Errorf("begin: %w", err)
+			continue
+		}
+		if _, err := stx.ExecContext(bctx, "SAVEPOINT batch"); err != nil {
+			_ = stx.Rollback()
+			fail(fmt.Errorf("begin: %w", err), append(ok, r))
+			fail(fmt.Errorf("begin: the batch failed: %w", err), reqs[slices.Index(reqs, r)+1:])
+			return
+		}
+		if err := call(r, tx); err != nil {
+			_, rerr := stx.ExecContext(bctx, "ROLLBACK TO batch")
+			if rerr == nil {
+				_, rerr = stx.ExecContext(bctx, "RELEASE batch")
+			}
+			if rerr != nil {
+				_ = stx.Rollback()
+				r.done <- err
+				fail(fmt.Errorf("rollback: %w", rerr), ok)
+				fail(fmt.Errorf("begin: the batch failed: %w", rerr), reqs[slices.Index(reqs, r)+1:])
+				return
+			}
+			r.done <- err
+			continue
+		}
+		if _, err := stx.ExecContext(bctx, "RELEASE batch"); err != nil {
+			_ = stx.Rollback()
+			fail(fmt.Errorf("commit: %w", err), append(ok, r))
+			fail(fmt.Errorf("begin: the batch failed: %w", err), reqs[slices.Index(reqs, r)+1:])
+			return
+		}
+		ok = append(ok, r)
+	}
+	if err := stx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err), ok)
+		return
+	}
+	b.commits.Add(1)
+	b.txs.Add(int64(len(ok)))
+	fail(nil, ok)
+}
+
+// call runs one transaction's function with its own context, turning a
+// panic into an error for its caller alone.
+func call(r *txReq, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: transaction panicked: %v", p)
+		}
+	}()
+	return r.fn(tx)
+}
+
+// BatchStats says how many SQLite transactions committed how many InTx
+// calls (zero on PostgreSQL).
+func (db *DB) BatchStats() (commits, txs int64) {
+	return db.batch.commits.Load(), db.batch.txs.Load()
+}
