@@ -231,7 +231,12 @@ func TestRecordingOverWebRTCIsSealedWebM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// About three seconds of media (50 audio and 30 video packets a
+	// second), however long a busy machine takes to deliver them.
 	time.Sleep(3 * time.Second)
+	for deadline := time.Now().Add(30 * time.Second); tap.Stats().Packets < 3*80 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	tap.Stop()
 	files, err := rec.Close()
 	if err != nil {
