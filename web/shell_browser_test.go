@@ -193,7 +193,7 @@ func TestShellInBrowser(t *testing.T) {
 			"/settings/security":    "Sign in to Kaigi",
 			"/invite":               "Join Kaigi",
 			"/reset":                "Choose a new password",
-			"/compliance/holds/42":  "Compliance center",
+			"/compliance/holds/42":  "Sign in to Kaigi",
 			"/operator":             "Operator console",
 			"/trust":                "Trust Center",
 			"/no-such-page":         "Page not found",
@@ -372,12 +372,20 @@ func TestShellInBrowser(t *testing.T) {
 		if got := browsertest.Eval[string](t, p, `document.documentElement.lang + " " + document.getElementById("lang-select").value`); got != "ja ja" {
 			t.Errorf("after a reload: lang and picker = %q, want ja ja", got)
 		}
-		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/compliance"]`)))
-		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`.area h1`)))
-		if got := text(t, p, "h1"); got != "コンプライアンス センター" {
-			t.Errorf("compliance h1 in Japanese = %q", got)
+		// The compliance center needs a session: its link, named in
+		// Japanese, asks to sign in first, still in Japanese.
+		if got := text(t, p, `nav a[href="/compliance"]`); got != "コンプライアンス センター" {
+			t.Errorf("compliance link in Japanese = %q", got)
 		}
-		p.Screenshot(t, "compliance-wide-ja")
+		p.Do(t, chromedp.Click(chromedp.CSS(`nav a[href="/compliance"]`)))
+		p.Do(t, chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
+		if got := browsertest.Run(t, p, chromedp.Location()); got != srv.URL+"/signin?next=%2Fcompliance" {
+			t.Errorf("the compliance link signed out shows %s, want the sign-in page with next", got)
+		}
+		if got := text(t, p, "h1"); got != "Kaigi にサインイン" {
+			t.Errorf("h1 after the compliance link in Japanese = %q", got)
+		}
+		p.Screenshot(t, "compliance-signin-wide-ja")
 	})
 
 	t.Run("language: the browser's preference picks the default", func(t *testing.T) {

@@ -2,6 +2,8 @@
 // teams and their channels and the chats, with unread counts; the open
 // channel with its messages, who is typing and the composer; and a thread
 // pane for replies. Team owners add people to teams and archive channels.
+// Notices from the organisation's compliance reviewers show as banners over
+// the open channel until the person dismisses them (moderation.js).
 //
 // Moving between channels does not rebuild the page: the sidebar's links
 // are real links (they open in a new tab, and the address is the
@@ -30,6 +32,7 @@ import {
   updatePresence,
 } from "./chatview.js";
 import { composer } from "./composer.js";
+import { noticeBanner } from "./moderation.js";
 import { alertRegion, badge, busy, button, checkGroup, confirmDialog, field, isBusy, loading, modal, option, statusRegion } from "./ui.js";
 import { isTenantAdmin, showLoadError } from "./session.js";
 
@@ -271,6 +274,7 @@ function createPage() {
   const groups = h("div", { class: "chat-groups" });
   const sideActions = h("div", { class: "chat-side-actions" });
   const me = statusChooser();
+  const notices = noticeBanner();
   const sidebar = h(
     "nav",
     { class: "chat-sidebar", "aria-labelledby": "chat-heading" },
@@ -489,7 +493,7 @@ function createPage() {
     const drop = h("div", { class: "drop-overlay", hidden: true, "aria-hidden": "true" }, icon("attach"), h("span", { i18n: "chat.drop" }));
     view = { id, list, composer: null, typing, bottom, actions, title, alert, drop, archived: null, archivedMark, partnerMark, partner: null };
     renderPartner();
-    main.replaceChildren(header, alert.el, list.el, typing, bottom, drop);
+    main.replaceChildren(header, notices.el, alert.el, list.el, typing, bottom, drop);
     renderBottom();
     renderTyping();
     list.render();

@@ -806,13 +806,16 @@ function applyEvent(channel, seq, ev) {
 
 /**
  * send posts a message (or a reply in thread) and records it at once; the
- * live copy that follows is the same message and is not shown twice.
+ * live copy that follows is the same message and is not shown twice. The
+ * moderation policy may refuse it with 422: moderation_warning (send it
+ * again with confirm to send anyway) or moderation_held (not sent).
  * @param {string} channel
  * @param {string} body
  * @param {string} [thread]
+ * @param {{confirm?: boolean}} [options] confirm: send anyway after a warning
  * @returns {Promise<View>}
  */
-export async function send(channel, body, thread = "") {
+export async function send(channel, body, thread = "", { confirm = false } = {}) {
   const c = conv(channel);
   const pendingId = `pending-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   c.messages.set(pendingId, {
@@ -827,7 +830,11 @@ export async function send(channel, body, thread = "") {
   });
   emit("conv", { channel, id: pendingId });
   try {
-    const v = await api.post(`/api/v1/channels/${encodeURIComponent(channel)}/messages`, thread ? { body, thread } : { body });
+    const req = thread ? { body, thread } : { body };
+    if (confirm) {
+      req.confirm = true;
+    }
+    const v = await api.post(`/api/v1/channels/${encodeURIComponent(channel)}/messages`, req);
     c.messages.delete(pendingId);
     sent(channel, v);
     return v;

@@ -1,6 +1,7 @@
 // The message list of a channel or of a thread: newest at the bottom, older
 // pages loaded as the person scrolls up, a heading per day, messages of one
-// author in a row grouped, reactions, files, threads, editing and deleting.
+// author in a row grouped, reactions, files, threads, editing and deleting,
+// and reporting another person's message to the compliance reviewers.
 //
 // Keyboard: the list is one stop of the Tab key; the arrow keys (and Page
 // Up, Page Down, Home, End) move between messages, and Tab from a message
@@ -18,6 +19,7 @@ import { isEmojiOnly, renderMarkdown } from "./markdown.js";
 import * as store from "./chatstore.js";
 import { confirmDialog, describeError } from "./ui.js";
 import { showLoadError } from "./session.js";
+import { reportDialog } from "./moderation.js";
 
 /** The reactions the picker offers. */
 export const REACTIONS = ["👍", "❤️", "😄", "🎉", "👀", "🙏", "✅", "😮"];
@@ -601,6 +603,8 @@ export function messageList({ channel, thread = "", onOpenThread = () => {} }) {
       if (mine) {
         actions.push(toolButton({ iconName: "edit", labelKey: "chat.action.edit", action: "edit" }));
         actions.push(toolButton({ iconName: "trash", labelKey: "chat.action.delete", action: "delete" }));
+      } else {
+        actions.push(toolButton({ iconName: "flag", labelKey: "chat.action.report", action: "report" }));
       }
     }
 
@@ -851,6 +855,10 @@ export function messageList({ channel, thread = "", onOpenThread = () => {} }) {
         break;
       case "edit":
         startEditing(id);
+        break;
+      case "report":
+        await reportDialog(id);
+        focusIn(id, "act:report");
         break;
       case "delete": {
         const ok = await confirmDialog({ titleKey: "chat.delete.title", bodyKey: "chat.delete.body", confirmKey: "common.delete", danger: true });

@@ -7,6 +7,12 @@
 // when the message is sent, the text as their caption, each with a progress
 // bar. The draft is kept per channel and thread while the person moves
 // around. The API's refusals are shown as the API words them.
+//
+// The organisation's moderation policy may refuse a message: a warning
+// (moderation_warning) shows under the text with "Edit" and "Send anyway",
+// which sends it again confirmed; a hold (moderation_held) says the message
+// was not sent and is held for review, and keeps the text in the composer,
+// marked as held, so nothing is lost. Changing the text ends either state.
 
 import { h, icon, setMessage } from "./dom.js";
 import { t } from "./i18n.js";
@@ -63,6 +69,8 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
   const people = h("ul", { class: "mention-list", id: `${id}-people`, role: "listbox", hidden: true, i18nAriaLabel: "chat.mention.label" });
   const files = h("ul", { class: "staged-files", hidden: true, i18nAriaLabel: "chat.composer.files" });
   const alert = h("div", { class: "composer-alert", role: "alert" });
+  const moderation = h("div", { class: "composer-moderation", role: "alert" });
+  const heldMark = h("p", { class: "composer-held-mark", hidden: true }, icon("lock", "icon icon-small"), h("span", { i18n: "chat.moderation.heldMark" }));
   const status = h("p", { class: "visually-hidden", role: "status" });
   const hint = h(
     "p",
@@ -71,8 +79,8 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
     h("span", { class: "composer-hint-md", "aria-hidden": "true" }, " · ", h("b", {}, "**", h("span", { i18n: "chat.composer.hintBold" }), "**"), " ", h("i", {}, "*", h("span", { i18n: "chat.composer.hintItalic" }), "*"), " ", h("code", {}, "`code`"), " ", h("span", {}, "> "), h("span", { i18n: "chat.composer.hintQuote" }), " · @", h("span", { i18n: "chat.composer.hintMention" })),
   );
 
-  const box = h("div", { class: "composer-box" }, label, files, area, h("div", { class: "composer-tools" }, ...(thread ? [] : [attach, fileInput]), sendButton));
-  const form = h("form", { class: "composer", novalidate: true }, people, box, alert, hint, status);
+  const box = h("div", { class: "composer-box" }, label, heldMark, files, area, h("div", { class: "composer-tools" }, ...(thread ? [] : [attach, fileInput]), sendButton));
+  const form = h("form", { class: "composer", novalidate: true }, people, box, moderation, alert, hint, status);
 
   /** @type {{file: File, el: HTMLElement, bar: HTMLProgressElement}[]} */
   let staged = [];
@@ -107,6 +115,109 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
 
   function clearError() {
     alert.replaceChildren();
+  }
+
+  // ---- moderation: a warning before sending, a hold
+
+  /** The text the policy refused, and how: {kind: "warning"|"held", text}. */
+  let refused = null;
+
+  function clearModeration() {
+    refused = null;
+    moderation.replaceChildren();
+    moderation.className = "composer-moderation";
+    box.classList.remove("is-held");
+    heldMark.hidden = true;
+  }
+
+  /**
+   * showModeration shows the policy's refusal of text: the kind in the
+   * person's language, the API's words, and what they can do.
+   */
+  function showModeration(kind, text, err) {
+    refused = { kind, text };
+    const detail = h("span", { class: "composer-moderation-detail" });
+    setMessage(detail, err && err.apiMessage ? { text: err.apiMessage } : null);
+    const edit = h("button", { type: "button", class: "button button-secondary button-small", "data-moderation": "edit" }, h("span", { i18n: "common.edit" }));
+    edit.addEventListener("click", () => {
+      if (refused && refused.kind === "warning") {
+        clearModeration();
+      }
+      focusEnd();
+    });
+    const actions = [edit];
+    let title;
+    if (kind === "warning") {
+      title = h("strong", { i18n: "chat.moderation.warningTitle" });
+      const anyway = h("button", { type: "button", class: "button button-primary button-small", "data-moderation": "send-anyway" }, h("span", { i18n: "chat.moderation.sendAnyway" }));
+      anyway.addEventListener("click", () => sendAnyway());
+      actions.push(anyway);
+    } else {
+      title = h("strong", { i18n: "chat.moderation.heldTitle" });
+      const discard = h("button", { type: "button", class: "button button-quiet button-small", "data-moderation": "discard" }, h("span", { i18n: "chat.moderation.discard" }));
+      discard.addEventListener("click", () => {
+        area.value = "";
+        saveDraft();
+        clearModeration();
+        area.focus();
+      });
+      actions.push(discard);
+      box.classList.add("is-held");
+      heldMark.hidden = false;
+    }
+    moderation.className = `composer-moderation is-${kind}`;
+    moderation.replaceChildren(
+      icon(kind === "warning" ? "info" : "lock", "icon alert-icon"),
+      h(
+        "div",
+        { class: "composer-moderation-body" },
+        h("p", {}, title, " ", detail),
+        ...(kind === "held" ? [h("p", { class: "composer-moderation-kept", i18n: "chat.moderation.heldKept" })] : [h("p", { class: "composer-moderation-kept", i18n: "chat.moderation.warningRecorded" })]),
+        h("div", { class: "composer-moderation-actions" }, ...actions),
+      ),
+    );
+  }
+
+  /** sendAnyway sends the text the policy warned about, confirmed. */
+  async function sendAnyway() {
+    if (sending || !refused || refused.kind !== "warning") {
+      return;
+    }
+    const text = refused.text;
+    clearModeration();
+    clearError();
+    area.value = "";
+    saveDraft();
+    sending = true;
+    try {
+      await store.send(channel, text, thread, { confirm: true });
+      status.textContent = t("chat.moderation.sentAnyway");
+    } catch (err) {
+      if (area.value === "") {
+        area.value = text;
+        saveDraft();
+      }
+      failed(err, text);
+    } finally {
+      sending = false;
+      area.focus();
+    }
+  }
+
+  /** failed shows why a send of text was refused. */
+  function failed(err, text) {
+    if (err && err.code === "moderation_warning") {
+      showModeration("warning", text, err);
+    } else if (err && err.code === "moderation_held") {
+      showModeration("held", text, err);
+    } else {
+      showError(err);
+    }
+  }
+
+  function focusEnd() {
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
   }
 
   // ---- files
@@ -174,6 +285,7 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
       return;
     }
     clearError();
+    clearModeration();
     if (staged.length) {
       await sendFiles(text);
       return;
@@ -187,7 +299,7 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
         area.value = text; // nothing is lost: the text comes back to fix
         saveDraft();
       }
-      showError(err);
+      failed(err, text);
       area.focus();
     }
   }
@@ -265,6 +377,9 @@ export function composer({ channel, thread = "", onEditLast = () => false }) {
     saveDraft();
     if (alert.firstChild && area.value === "") {
       clearError();
+    }
+    if (refused && area.value !== refused.text) {
+      clearModeration();
     }
     if (!event.isComposing && area.value.trim() !== "") {
       const now = Date.now();

@@ -1,7 +1,7 @@
 // The route table, the pages of the shell (first-operator setup, one
 // placeholder per area still to come, "not found"), and the pages built in
 // their own modules: sign-in, invitations and password reset, security
-// settings, the admin center and chat.
+// settings, the admin center, the compliance center and chat.
 
 import { h, icon } from "./dom.js";
 import { t, onChange, formatDateTime } from "./i18n.js";
@@ -9,6 +9,7 @@ import { signInPage } from "./signin.js";
 import { invitePage, resetPage } from "./invite.js";
 import { securityPage } from "./security.js";
 import { adminPage } from "./admin.js";
+import { compliancePage } from "./compliance.js";
 import { chatPage } from "./chat.js";
 import { meetingsPage } from "./meetings.js";
 import { meetPage } from "./meet.js";
@@ -109,11 +110,7 @@ export const routes = [
   { path: "/meet", titleKey: "meet.title", render: meetPage },
   { path: "/settings", titleKey: "security.title", render: securityPage, signedIn: true, enrolment: true },
   { path: "/admin", titleKey: "nav.admin", render: adminPage, signedIn: true },
-  {
-    path: "/compliance",
-    titleKey: "nav.compliance",
-    render: areaPage({ iconName: "compliance", titleKey: "nav.compliance", descriptionKey: "area.compliance.description" }),
-  },
+  { path: "/compliance", titleKey: "nav.compliance", render: compliancePage, signedIn: true },
   {
     path: "/operator",
     titleKey: "nav.operator",

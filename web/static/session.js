@@ -26,6 +26,11 @@ export function isTenantAdmin() {
   return isActive() && Array.isArray(current.roles) && current.roles.includes("tenant_admin");
 }
 
+/** isComplianceOfficer reports whether the person signed in holds compliance_officer. */
+export function isComplianceOfficer() {
+  return isActive() && Array.isArray(current.roles) && current.roles.includes("compliance_officer");
+}
+
 /**
  * setSession records a session body (of GET /api/v1/session, or of a
  * sign-in answer) and tells the listeners.
