@@ -41,6 +41,16 @@
 // loading never stalls a send: the message passes and the send's audit
 // record says why.
 //
+// A tenant admin may add an external backend to the policy ([External]):
+// [OpenAI] moderation or [Azure] AI Content Safety, asked about every
+// message in scope or only for a second opinion on borderline ones. It is
+// off by default, so no message text leaves the deployment unless an admin
+// turns it on. The API key is sealed with the tenant's keys and never
+// returned, logged or audited. Calls are bounded by
+// [ServiceOptions.ExternalTimeout] and guarded by a per-tenant circuit
+// breaker; on any failure the local verdict decides and says why (see
+// external_service.go for when the send waits and when it does not).
+//
 // The review queue is for compliance officers: alerts (flagged, confirmed
 // warnings, held messages, possible bullying, reports of concern from any
 // member) with the message in context, opened from sealed storage, and the

@@ -58,6 +58,11 @@ type Policy struct {
 	// messages from several senders aim at one person (see [Patterns]). It
 	// applies to the senders in scope of any rule. Default false.
 	Patterns bool `json:"patterns"`
+	// External is the optional external moderation service (OpenAI or
+	// Azure AI Content Safety), used alone or as a second opinion on
+	// borderline messages. Nil (the default): no message text leaves the
+	// deployment. See [External].
+	External *External `json:"external,omitempty"`
 }
 
 // Rule is one part of a policy: which messages, which categories at which

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,8 +162,9 @@ type Accounts interface {
 
 // Defaults of [ServiceOptions].
 const (
-	DefaultTimeout   = 200 * time.Millisecond
-	DefaultPolicyTTL = 5 * time.Second
+	DefaultTimeout         = 200 * time.Millisecond
+	DefaultPolicyTTL       = 5 * time.Second
+	DefaultExternalTimeout = 2 * time.Second
 )
 
 // ServiceOptions configure a [Service].
@@ -188,6 +190,20 @@ type ServiceOptions struct {
 	// it again; a change made on another node applies within it. Default
 	// [DefaultPolicyTTL] (5s).
 	PolicyTTL time.Duration
+	// ExternalTimeout bounds one call to a tenant's external backend (see
+	// [External]); on expiry the local verdict decides. Default
+	// [DefaultExternalTimeout] (2s).
+	ExternalTimeout time.Duration
+	// ExternalClient sends requests to external backends. Default
+	// [NoRedirectClient] with ExternalTimeout.
+	ExternalClient *http.Client
+	// Breaker tunes the per-tenant circuit breakers of the external
+	// backends. The zero value uses the defaults of [BreakerConfig].
+	Breaker BreakerConfig
+	// AllowLoopbackEndpoints lets policies name http and loopback
+	// endpoints for external backends. For tests against local servers
+	// only; default false (https only, never this machine).
+	AllowLoopbackEndpoints bool
 }
 
 // Service applies tenants' policies on the send path and runs the review
@@ -204,6 +220,12 @@ type Service struct {
 	log      *slog.Logger
 	timeout  time.Duration
 	ttl      time.Duration
+
+	extTimeout    time.Duration
+	extClient     *http.Client
+	breakers      *breakers
+	allowLoopback bool
+	bg            sync.WaitGroup // external second opinions after the send
 
 	mu       sync.Mutex
 	policies map[ids.TenantID]cachedPolicy
@@ -236,8 +258,15 @@ func New(o ServiceOptions) *Service {
 	if o.PolicyTTL <= 0 {
 		o.PolicyTTL = DefaultPolicyTTL
 	}
+	if o.ExternalTimeout <= 0 {
+		o.ExternalTimeout = DefaultExternalTimeout
+	}
+	if o.ExternalClient == nil {
+		o.ExternalClient = NoRedirectClient(o.ExternalTimeout)
+	}
 	return &Service{store: o.Store, keys: o.Keys, chat: o.Chat, accounts: o.Accounts, audit: o.Audit, cl: o.Classifier, patterns: o.Patterns,
-		clock: o.Clock, log: o.Log, timeout: o.Timeout, ttl: o.PolicyTTL, policies: map[ids.TenantID]cachedPolicy{}}
+		clock: o.Clock, log: o.Log, timeout: o.Timeout, ttl: o.PolicyTTL, policies: map[ids.TenantID]cachedPolicy{},
+		extTimeout: o.ExternalTimeout, extClient: o.ExternalClient, breakers: newBreakers(o.Breaker, o.Clock), allowLoopback: o.AllowLoopbackEndpoints}
 }
 
 // Warm starts loading the classifier in the background when some tenant
@@ -264,7 +293,7 @@ func mayEditPolicy(p principal.Principal) error {
 }
 
 // Policy returns the actor's tenant's moderation policy (tenant admins and
-// compliance officers).
+// compliance officers), without the external service's key.
 func (s *Service) Policy(ctx context.Context, p principal.Principal) (Policy, error) {
 	if err := mayEditPolicy(p); err != nil {
 		return Policy{}, err
@@ -273,7 +302,7 @@ func (s *Service) Policy(ctx context.Context, p principal.Principal) (Policy, er
 	if pol.Rules == nil {
 		pol.Rules = []Rule{}
 	}
-	return pol, err
+	return pol.redacted(), err
 }
 
 // SetPolicy replaces the actor's tenant's moderation policy; the change is
@@ -292,12 +321,20 @@ func (s *Service) SetPolicy(ctx context.Context, p principal.Principal, pol Poli
 	for _, r := range pol.Rules {
 		actions = append(actions, string(r.Action))
 	}
-	err := s.store.UpdateModeration(ctx, func(tx Tx) error {
+	old, _, err := s.store.Policy(ctx, p.Tenant)
+	if err != nil {
+		return err
+	}
+	details, err := s.prepareExternal(ctx, p, &pol, old)
+	if err != nil {
+		return err
+	}
+	details["rules"], details["actions"], details["patterns"] = strconv.Itoa(len(pol.Rules)), strings.Join(actions, ","), strconv.FormatBool(pol.Patterns)
+	err = s.store.UpdateModeration(ctx, func(tx Tx) error {
 		if err := tx.PutPolicy(ctx, p.Tenant, pol, p.User, s.clock.Now()); err != nil {
 			return err
 		}
-		_, err := s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "moderation.policy.update", Target: "tenant:" + string(p.Tenant),
-			Details: map[string]string{"rules": strconv.Itoa(len(pol.Rules)), "actions": strings.Join(actions, ","), "patterns": strconv.FormatBool(pol.Patterns)}})
+		_, err := s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "moderation.policy.update", Target: "tenant:" + string(p.Tenant), Details: details})
 		return err
 	})
 	if err != nil {
@@ -423,6 +460,14 @@ func (s *Service) Screen(ctx context.Context, d chat.Draft) (chat.Screening, err
 		s.log.WarnContext(ctx, "message passed unclassified", "tenant", string(d.Actor.Tenant), "channel", d.Channel.ID, "err", err)
 		return chat.Screening{Note: skipReason(err)}, nil
 	}
+	if wantsExternal(pol.External, v) {
+		return s.screenExternal(ctx, d, pol, subj, in, v)
+	}
+	return s.act(ctx, d, pol, subj, in, v)
+}
+
+// act applies the policy's decision about verdict v.
+func (s *Service) act(ctx context.Context, d chat.Draft, pol Policy, subj Subject, in Input, v Verdict) (chat.Screening, error) {
 	dec := pol.Decide(subj, v)
 	observe := func(ctx context.Context) {
 		if pol.Patterns {

@@ -13,7 +13,7 @@ import { t, locale } from "./i18n.js";
 import { api } from "./api.js";
 import { isComplianceOfficer, isTenantAdmin, session, showLoadError } from "./session.js";
 import { alertRegion, badge, busy, button, checkGroup, confirmDialog, field, isBusy, loading, option, pageHeader, panel, statusRegion, uid } from "./ui.js";
-import { CATEGORIES, TEMPLATES, categoryLabel, categoryName } from "./moderation.js";
+import { CATEGORIES, TEMPLATES, categoryLabel, categoryName, externalEditor } from "./moderation.js";
 
 /** The sections, by path. queue is for compliance officers only. */
 const QUEUE = { path: "/compliance", labelKey: "compliance.tab.queue", iconName: "compliance" };
@@ -852,6 +852,7 @@ function policySection() {
       legendKey: "compliance.policy.patterns",
       items: [{ value: "patterns", labelKey: "compliance.policy.patternsOn", hintKey: "compliance.policy.patternsHint", checked: !!pol.patterns }],
     });
+    const external = externalEditor(pol.external);
     const submit = button({ labelKey: "common.save", kind: "primary", type: "submit", attrs: { id: "policy-save" } });
     const form = h(
       "form",
@@ -860,6 +861,7 @@ function policySection() {
       list,
       h("div", {}, addButton),
       patterns.el,
+      external.el,
       alert.el,
       h("div", { class: "form-actions" }, submit),
       status.el,
@@ -891,7 +893,8 @@ function policySection() {
       }
       const done = busy(submit, { messageKey: "common.saving" });
       try {
-        await api.put("/api/v1/moderation/policy", { rules, patterns: patterns.values().includes("patterns") });
+        await api.put("/api/v1/moderation/policy", { rules, patterns: patterns.values().includes("patterns"), external: external.read() });
+        external.saved();
         status.show({ messageKey: "compliance.policy.saved" });
       } catch (err) {
         showLoadError(err, alert);

@@ -6,7 +6,7 @@
 import { h, icon, setMessage, time } from "./dom.js";
 import { t } from "./i18n.js";
 import { api } from "./api.js";
-import { alertRegion, busy, button, field, isBusy, modal, option } from "./ui.js";
+import { alertRegion, busy, button, field, isBusy, modal, option, uid } from "./ui.js";
 import { sessionEnded } from "./session.js";
 
 /** The categories of harmful content, in the order the API lists them. */
@@ -190,4 +190,97 @@ export function noticeBanner() {
     })
     .catch(() => {});
   return { el, redraw: draw };
+}
+
+/** The external moderation services a policy may use, as the API names them. */
+const EXTERNAL_BACKENDS = [
+  { value: "local", labelKey: "moderation.external.backend.local" },
+  { value: "openai", labelKey: "moderation.external.backend.openai" },
+  { value: "azure", labelKey: "moderation.external.backend.azure" },
+];
+
+const EXTERNAL_MODES = [
+  { value: "second_opinion", labelKey: "moderation.external.mode.secondOpinion" },
+  { value: "only", labelKey: "moderation.external.mode.only" },
+];
+
+/**
+ * externalEditor edits the policy's optional external moderation service:
+ * which one (none by default: nothing leaves the deployment), when it is
+ * asked, its endpoint, and its API key. The key is write-only: the API never
+ * returns it, only whether one is set; leaving the field empty keeps it.
+ * @param {{backend?: string, mode?: string, endpoint?: string, key_set?: boolean}|undefined} ext
+ */
+export function externalEditor(ext) {
+  const cur = ext || {};
+  const id = uid("external");
+  const backend = field({
+    id: `${id}-backend`,
+    labelKey: "moderation.external.backend",
+    hintKey: "moderation.external.backendHint",
+    tag: "select",
+    attrs: { name: "external-backend" },
+    options: EXTERNAL_BACKENDS.map((b) => option(b)),
+  });
+  backend.input.value = cur.backend || "local";
+  const mode = field({ id: `${id}-mode`, labelKey: "moderation.external.mode", tag: "select", attrs: { name: "external-mode" }, options: EXTERNAL_MODES.map((m) => option(m)) });
+  mode.input.value = cur.mode || "second_opinion";
+  const endpoint = field({
+    id: `${id}-endpoint`,
+    labelKey: "moderation.external.endpoint",
+    hintKey: "moderation.external.endpointHint",
+    optional: true,
+    type: "url",
+    attrs: { name: "external-endpoint", autocomplete: "off", spellcheck: "false", class: "mono-input" },
+  });
+  endpoint.input.value = cur.endpoint || "";
+  const keyHints = { setKey: "moderation.external.keySet", unsetKey: "moderation.external.keyHint" };
+  const key = field({
+    id: `${id}-key`,
+    labelKey: "moderation.external.key",
+    hintKey: cur.key_set ? keyHints.setKey : keyHints.unsetKey,
+    type: "password",
+    attrs: { name: "external-key", autocomplete: "new-password", spellcheck: "false" },
+  });
+  const details = h("div", { class: "form form-tight" }, mode.el, endpoint.el, key.el);
+  const sync = () => {
+    details.hidden = backend.input.value === "local";
+  };
+  backend.input.addEventListener("change", sync);
+  sync();
+  const el = h(
+    "fieldset",
+    { class: "fieldset", id: "policy-external" },
+    h("legend", { i18n: "moderation.external.title" }),
+    h("p", { class: "field-hint", i18n: "moderation.external.lead" }),
+    backend.el,
+    details,
+  );
+  return {
+    el,
+    /** read returns the external section as the API takes it; an empty key keeps the stored one. */
+    read() {
+      if (backend.input.value === "local") {
+        return { backend: "local" };
+      }
+      const out = { backend: backend.input.value, mode: mode.input.value };
+      if (endpoint.input.value.trim()) {
+        out.endpoint = endpoint.input.value.trim();
+      }
+      if (key.input.value) {
+        out.key = key.input.value;
+      }
+      return out;
+    },
+    /** saved forgets the typed key once the server has it. */
+    saved() {
+      if (key.input.value) {
+        key.input.value = "";
+        const hint = key.el.querySelector(".field-hint");
+        if (hint) {
+          setMessage(hint, { messageKey: keyHints.setKey });
+        }
+      }
+    },
+  };
 }
