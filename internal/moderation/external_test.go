@@ -493,7 +493,7 @@ func TestBreakerHalfOpenAllowsOneTrial(t *testing.T) {
 		t.Fatal("half-open breaker must allow exactly one trial")
 	}
 	bs.done("k", true)
-	if !bs.allow("k") || !bs.allow("k") {
+	if first, second := bs.allow("k"), bs.allow("k"); !first || !second {
 		t.Fatal("closed breaker refused")
 	}
 }
