@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func makeOfficer(t *testing.T, w *rtWorld, email string) (*client, ids.UserID) {
 func TestModerationBrowserBlockHoldsThreatsAndAReviewerResolves(t *testing.T) {
 	w := startRealtimeWorld(t, apptest.Options{})
 	officer, _ := makeOfficer(t, w, "cora@acme.example")
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := moderation.SharedLocal().Wait(ctx); err != nil {
-		t.Fatalf("load the classifier: %v", err)
-	}
+	waitForClassifier(t)
 	// The admin (a tenant admin) sets the policy: threats are blocked.
 	pol := moderation.Policy{Rules: []moderation.Rule{{Name: "Threats everywhere", Action: moderation.ActionBlock, Categories: map[moderation.Category]float64{moderation.Threat: moderation.FlagThreshold}}}}
 	if r := w.admin.do("PUT", "/api/v1/moderation/policy", pol); r.status != 204 {
@@ -225,11 +220,7 @@ func TestModerationBrowserBlockHoldsThreatsAndAReviewerResolves(t *testing.T) {
 func TestModerationBrowserWarnThenSendAnyway(t *testing.T) {
 	w := startRealtimeWorld(t, apptest.Options{})
 	officer, _ := makeOfficer(t, w, "cora@acme.example")
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := moderation.SharedLocal().Wait(ctx); err != nil {
-		t.Fatalf("load the classifier: %v", err)
-	}
+	waitForClassifier(t)
 	pol := moderation.Policy{Rules: []moderation.Rule{{Name: "Warn on threats", Action: moderation.ActionWarn, Categories: map[moderation.Category]float64{moderation.Threat: moderation.FlagThreshold}}}}
 	if r := w.admin.do("PUT", "/api/v1/moderation/policy", pol); r.status != 204 {
 		t.Fatalf("set policy: %d %s", r.status, r.body)

@@ -40,14 +40,20 @@ func startModerationWorld(t *testing.T) *moderationWorld {
 	}
 	w.officer, w.officerID = officer("cora@acme.example")
 	w.second, w.secondID = officer("otto@acme.example")
-	// Loading the dictionaries takes seconds, and far longer under the race
-	// detector on a busy machine; it happens once per process.
+	waitForClassifier(t)
+	return w
+}
+
+// waitForClassifier waits for the process's classifier. Loading the
+// dictionaries takes seconds, and far longer under the race detector on a
+// busy machine; it happens once per process.
+func waitForClassifier(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	if err := moderation.SharedLocal().Wait(ctx); err != nil {
 		t.Fatalf("load the classifier: %v", err)
 	}
-	return w
 }
 
 func (w *moderationWorld) setPolicy(t *testing.T, pol moderation.Policy) {
