@@ -178,7 +178,7 @@ Kaigi %s is running.
 // openStore opens and migrates the database alone, for commands that need
 // nothing else.
 func openStore(ctx context.Context, cfg config.Config) (*store.DB, int, error) {
-	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, SQLiteSynchronous: cfg.SQLiteSynchronous})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, &StartError{"signing key", err}
 	}
 
-	if a.DB, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir}); err != nil {
+	if a.DB, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, SQLiteSynchronous: cfg.SQLiteSynchronous}); err != nil {
 		return nil, &StartError{"database", fmt.Errorf("%v; check database_url (KAIGI_DATABASE_URL) and that the database is running", err)}
 	}
 	a.closers = append(a.closers, a.DB.Close)

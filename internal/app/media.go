@@ -174,6 +174,7 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	}
 	sc := sfu.Config{UDPAddr: cfg.MediaUDPAddr, TCPAddr: cfg.MediaTCPAddr, DisableTCP: cfg.MediaTCPAddr == "off",
 		IncludeLoopback: cfg.MediaLoopback, Logger: log, Metrics: metrics, Clock: a.Clock,
+		Limits: sfu.Limits{ParticipantsPerRoom: int(cfg.MediaMaxParticipantsPerRoom)},
 		OnEvent: func(e sfu.Event) {
 			if e.Type == sfu.EventActiveSpeaker && a.Meetings != nil {
 				a.Meetings.Speaking(string(e.Room), string(e.Participant))

@@ -23,24 +23,25 @@ import (
 
 // Config is the whole configuration of `kaigi serve`.
 type Config struct {
-	Addr            string   `json:"addr" env:"KAIGI_ADDR" flag:"addr" default:"127.0.0.1:8080" doc:"Address to listen on (host:port)."`
-	DataDir         string   `json:"data_dir" env:"KAIGI_DATA" flag:"data" default:"./kaigi-data" doc:"Directory for the SQLite database, blobs, the keyring and the signing key."`
-	PublicURL       string   `json:"public_url" env:"KAIGI_PUBLIC_URL" flag:"public-url" default:"" doc:"URL people open in their browser; derived from addr and TLS when empty."`
-	DatabaseURL     string   `json:"database_url" env:"KAIGI_DATABASE_URL" flag:"database-url" default:"" doc:"postgres://… selects PostgreSQL; empty keeps SQLite in the data directory."`
-	NATSURL         string   `json:"nats_url" env:"KAIGI_NATS_URL" flag:"nats-url" default:"" doc:"nats://… connects the event bus to NATS for several nodes; empty keeps it in process."`
-	NATSPrefix      string   `json:"nats_prefix" env:"KAIGI_NATS_PREFIX" flag:"nats-prefix" default:"kaigi" doc:"Subject prefix on NATS, so that several deployments can share one server."`
-	MasterKeyFile   string   `json:"master_key_file" env:"KAIGI_MASTER_KEY_FILE" flag:"master-key-file" default:"" doc:"File with the master key that protects the keyring; empty: <data>/master.key, created on first start. A file given here must exist."`
-	TLSCert         string   `json:"tls_cert" env:"KAIGI_TLS_CERT" flag:"tls-cert" default:"" doc:"PEM certificate chain for HTTPS (with tls_key)."`
-	TLSKey          string   `json:"tls_key" env:"KAIGI_TLS_KEY" flag:"tls-key" default:"" doc:"PEM private key for HTTPS (with tls_cert)."`
-	TLSSelfSigned   bool     `json:"tls_self_signed" env:"KAIGI_TLS_SELF_SIGNED" flag:"tls-self-signed" default:"false" doc:"Serve HTTPS with a self-signed certificate kept in the data directory (for local use)."`
-	LogFormat       string   `json:"log_format" env:"KAIGI_LOG_FORMAT" flag:"log-format" default:"text" doc:"Log format: text or json."`
-	LogLevel        string   `json:"log_level" env:"KAIGI_LOG_LEVEL" flag:"log-level" default:"info" doc:"Log level: debug, info, warn or error."`
-	MaxFileBytes    int64    `json:"max_file_bytes" env:"KAIGI_MAX_FILE_BYTES" flag:"max-file-bytes" default:"104857600" doc:"Largest file a person can upload, in bytes."`
-	MaxBodyBytes    int64    `json:"max_body_bytes" env:"KAIGI_MAX_BODY_BYTES" flag:"max-body-bytes" default:"1048576" doc:"Largest JSON request body accepted, in bytes."`
-	ShutdownTimeout Duration `json:"shutdown_timeout" env:"KAIGI_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" doc:"How long a shutdown waits for requests in flight."`
-	MetricsToken    string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
-	TrustedProxies  string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
-	AuditCheckpoint Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
+	Addr              string   `json:"addr" env:"KAIGI_ADDR" flag:"addr" default:"127.0.0.1:8080" doc:"Address to listen on (host:port)."`
+	DataDir           string   `json:"data_dir" env:"KAIGI_DATA" flag:"data" default:"./kaigi-data" doc:"Directory for the SQLite database, blobs, the keyring and the signing key."`
+	PublicURL         string   `json:"public_url" env:"KAIGI_PUBLIC_URL" flag:"public-url" default:"" doc:"URL people open in their browser; derived from addr and TLS when empty."`
+	DatabaseURL       string   `json:"database_url" env:"KAIGI_DATABASE_URL" flag:"database-url" default:"" doc:"postgres://… selects PostgreSQL; empty keeps SQLite in the data directory."`
+	SQLiteSynchronous string   `json:"sqlite_synchronous" env:"KAIGI_SQLITE_SYNCHRONOUS" flag:"sqlite-synchronous" default:"full" doc:"SQLite only: full (a commit waits for the disk and survives a power loss) or normal (survives the process being killed; a power loss may undo the last commits; faster)."`
+	NATSURL           string   `json:"nats_url" env:"KAIGI_NATS_URL" flag:"nats-url" default:"" doc:"nats://… connects the event bus to NATS for several nodes; empty keeps it in process."`
+	NATSPrefix        string   `json:"nats_prefix" env:"KAIGI_NATS_PREFIX" flag:"nats-prefix" default:"kaigi" doc:"Subject prefix on NATS, so that several deployments can share one server."`
+	MasterKeyFile     string   `json:"master_key_file" env:"KAIGI_MASTER_KEY_FILE" flag:"master-key-file" default:"" doc:"File with the master key that protects the keyring; empty: <data>/master.key, created on first start. A file given here must exist."`
+	TLSCert           string   `json:"tls_cert" env:"KAIGI_TLS_CERT" flag:"tls-cert" default:"" doc:"PEM certificate chain for HTTPS (with tls_key)."`
+	TLSKey            string   `json:"tls_key" env:"KAIGI_TLS_KEY" flag:"tls-key" default:"" doc:"PEM private key for HTTPS (with tls_cert)."`
+	TLSSelfSigned     bool     `json:"tls_self_signed" env:"KAIGI_TLS_SELF_SIGNED" flag:"tls-self-signed" default:"false" doc:"Serve HTTPS with a self-signed certificate kept in the data directory (for local use)."`
+	LogFormat         string   `json:"log_format" env:"KAIGI_LOG_FORMAT" flag:"log-format" default:"text" doc:"Log format: text or json."`
+	LogLevel          string   `json:"log_level" env:"KAIGI_LOG_LEVEL" flag:"log-level" default:"info" doc:"Log level: debug, info, warn or error."`
+	MaxFileBytes      int64    `json:"max_file_bytes" env:"KAIGI_MAX_FILE_BYTES" flag:"max-file-bytes" default:"104857600" doc:"Largest file a person can upload, in bytes."`
+	MaxBodyBytes      int64    `json:"max_body_bytes" env:"KAIGI_MAX_BODY_BYTES" flag:"max-body-bytes" default:"1048576" doc:"Largest JSON request body accepted, in bytes."`
+	ShutdownTimeout   Duration `json:"shutdown_timeout" env:"KAIGI_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" doc:"How long a shutdown waits for requests in flight."`
+	MetricsToken      string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
+	TrustedProxies    string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
+	AuditCheckpoint   Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
 
 	// The realtime gateway's limits (package realtime, Options).
 	RealtimeSendQueue          int64    `json:"realtime_send_queue" env:"KAIGI_REALTIME_SEND_QUEUE" flag:"realtime-send-queue" default:"512" doc:"Live frames that may wait for one WebSocket before it is closed as too slow (a hard bound on its memory, with 1 MiB of bytes)."`
@@ -53,11 +54,12 @@ type Config struct {
 	RealtimePresenceInterval   Duration `json:"realtime_presence_interval" env:"KAIGI_REALTIME_PRESENCE_INTERVAL" flag:"realtime-presence-interval" default:"30s" doc:"How often a node re-announces who is connected to it; other nodes forget a silent node's people after three intervals."`
 
 	// The built-in SFU (package sfu) and its TURN server.
-	MediaUDPAddr   string `json:"media_udp_addr" env:"KAIGI_MEDIA_UDP_ADDR" flag:"media-udp-addr" default:":7882" doc:"The one UDP port (host:port) that carries every meeting's audio and video; open it in the firewall. off turns meetings' media off."`
-	MediaTCPAddr   string `json:"media_tcp_addr" env:"KAIGI_MEDIA_TCP_ADDR" flag:"media-tcp-addr" default:":7881" doc:"The ICE-TCP port, the fallback for networks that block UDP; off turns it off."`
-	MediaPublicIPs string `json:"media_public_ips" env:"KAIGI_MEDIA_PUBLIC_IPS" flag:"media-public-ips" default:"" doc:"Comma-separated addresses clients reach the media ports at, behind a 1:1 NAT; empty uses the interfaces' own."`
-	MediaLoopback  bool   `json:"media_loopback" env:"KAIGI_MEDIA_LOOPBACK" flag:"media-loopback" default:"false" doc:"Offer loopback addresses for media (browsers on the same machine, tests)."`
-	TURNAddr       string `json:"turn_addr" env:"KAIGI_TURN_ADDR" flag:"turn-addr" default:"off" doc:"Address (host:port, such as :3478) of the embedded TURN server, on UDP and TCP, for clients behind restrictive networks; it relays on the first of media_public_ips, which it then needs. Credentials are short-lived and given only to admitted participants. off: no TURN server."`
+	MediaUDPAddr                string `json:"media_udp_addr" env:"KAIGI_MEDIA_UDP_ADDR" flag:"media-udp-addr" default:":7882" doc:"The one UDP port (host:port) that carries every meeting's audio and video; open it in the firewall. off turns meetings' media off."`
+	MediaTCPAddr                string `json:"media_tcp_addr" env:"KAIGI_MEDIA_TCP_ADDR" flag:"media-tcp-addr" default:":7881" doc:"The ICE-TCP port, the fallback for networks that block UDP; off turns it off."`
+	MediaPublicIPs              string `json:"media_public_ips" env:"KAIGI_MEDIA_PUBLIC_IPS" flag:"media-public-ips" default:"" doc:"Comma-separated addresses clients reach the media ports at, behind a 1:1 NAT; empty uses the interfaces' own."`
+	MediaLoopback               bool   `json:"media_loopback" env:"KAIGI_MEDIA_LOOPBACK" flag:"media-loopback" default:"false" doc:"Offer loopback addresses for media (browsers on the same machine, tests)."`
+	MediaMaxParticipantsPerRoom int64  `json:"media_max_participants_per_room" env:"KAIGI_MEDIA_MAX_PARTICIPANTS_PER_ROOM" flag:"media-max-participants-per-room" default:"100" doc:"Most participants with media in one meeting on one node; the next is admitted without media."`
+	TURNAddr                    string `json:"turn_addr" env:"KAIGI_TURN_ADDR" flag:"turn-addr" default:"off" doc:"Address (host:port, such as :3478) of the embedded TURN server, on UDP and TCP, for clients behind restrictive networks; it relays on the first of media_public_ips, which it then needs. Credentials are short-lived and given only to admitted participants. off: no TURN server."`
 }
 
 // Duration is a time.Duration written as "20s", "5m" in files and variables.
@@ -238,6 +240,11 @@ func (c Config) Validate() error {
 	if c.TLSCert != "" && c.TLSSelfSigned {
 		return bad("tls_self_signed and tls_cert exclude each other")
 	}
+	switch c.SQLiteSynchronous {
+	case "full", "normal":
+	default:
+		return bad("sqlite_synchronous must be full or normal, not %q", c.SQLiteSynchronous)
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -277,6 +284,9 @@ func (c Config) Validate() error {
 	}
 	if c.RealtimeSlowConsumerAge < Duration(100*time.Millisecond) || c.RealtimeSlowConsumerAge > Duration(10*time.Minute) {
 		return bad("realtime_slow_consumer_age must be between 100ms and 10m")
+	}
+	if c.MediaMaxParticipantsPerRoom < 2 || c.MediaMaxParticipantsPerRoom > 1000 {
+		return bad("media_max_participants_per_room must be between 2 and 1000")
 	}
 	for _, a := range []struct{ key, v string }{{"media_udp_addr", c.MediaUDPAddr}, {"media_tcp_addr", c.MediaTCPAddr}, {"turn_addr", c.TURNAddr}} {
 		if a.v == "off" {

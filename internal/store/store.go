@@ -79,6 +79,11 @@ type Config struct {
 	DataDir string
 	// ConnectTimeout bounds the first connection. Default 10s.
 	ConnectTimeout time.Duration
+	// SQLiteSynchronous is SQLite's synchronous setting: "full" (the
+	// default: a commit waits for the disk, so it survives a power loss) or
+	// "normal" (in WAL mode a commit survives the process being killed, but
+	// a power loss may undo the last ones; commits no longer wait for fsync).
+	SQLiteSynchronous string
 }
 
 // Open opens and pings the database. It does not migrate.
@@ -98,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			path = filepath.Join(dir, SQLiteFile)
 		}
 		var err error
-		if db, err = openSQLite(path); err != nil {
+		if db, err = openSQLite(path, cfg.SQLiteSynchronous); err != nil {
 			return nil, err
 		}
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
@@ -126,7 +131,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-func openSQLite(path string) (*DB, error) {
+func openSQLite(path, synchronous string) (*DB, error) {
+	switch synchronous {
+	case "", "full":
+		synchronous = "FULL"
+	case "normal":
+		synchronous = "NORMAL"
+	default:
+		return nil, fmt.Errorf("%w: SQLite's synchronous setting is full or normal, not %q", ErrBadURL, synchronous)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: cannot create the data directory %s: %v", ErrUnreachable, dir, err)
@@ -139,7 +152,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	f.Close()
 	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "secure_delete(ON)"} {
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + synchronous + ")", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
