@@ -133,6 +133,12 @@ func realtimeOptions(cfg config.Config, tune realtime.Options) realtime.Options 
 			o.FlushWindow = -1 // configured as 0s: write at once
 		}
 	}
+	if o.MaxFlushWindow == 0 {
+		o.MaxFlushWindow = time.Duration(cfg.RealtimeMaxFlushWindow)
+		if o.MaxFlushWindow == 0 {
+			o.MaxFlushWindow = -1 // configured as 0s: no growth
+		}
+	}
 	dur(&o.SlowConsumerAge, cfg.RealtimeSlowConsumerAge)
 	dur(&o.HeartbeatInterval, cfg.RealtimePingInterval)
 	dur(&o.RevalidateInterval, cfg.RealtimeRevalidateInterval)

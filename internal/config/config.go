@@ -48,6 +48,7 @@ type Config struct {
 	RealtimeMaxConnsPerAccount int64    `json:"realtime_max_conns_per_account" env:"KAIGI_REALTIME_MAX_CONNS_PER_ACCOUNT" flag:"realtime-max-conns-per-account" default:"20" doc:"WebSockets (browser tabs) one account may hold on one node; the next is refused with 429."`
 	RealtimeReadLimit          int64    `json:"realtime_read_limit" env:"KAIGI_REALTIME_READ_LIMIT" flag:"realtime-read-limit" default:"32768" doc:"Largest message a client may send on its WebSocket, in bytes (a hello with the cursors of every channel it follows)."`
 	RealtimeFlushWindow        Duration `json:"realtime_flush_window" env:"KAIGI_REALTIME_FLUSH_WINDOW" flag:"realtime-flush-window" default:"1ms" doc:"How long a frame for an idle WebSocket waits for others to share its write; 0s writes at once."`
+	RealtimeMaxFlushWindow     Duration `json:"realtime_max_flush_window" env:"KAIGI_REALTIME_MAX_FLUSH_WINDOW" flag:"realtime-max-flush-window" default:"20ms" doc:"How far the flush window grows under heavy fan-out (30,000 to 55,000 frames a second to idle WebSockets), so that a busy socket gets several frames per write."`
 	RealtimeSlowConsumerAge    Duration `json:"realtime_slow_consumer_age" env:"KAIGI_REALTIME_SLOW_CONSUMER_AGE" flag:"realtime-slow-consumer-age" default:"10s" doc:"A WebSocket whose oldest waiting frame is older than this while writes to it block is closed as too slow."`
 	RealtimePingInterval       Duration `json:"realtime_ping_interval" env:"KAIGI_REALTIME_PING_INTERVAL" flag:"realtime-ping-interval" default:"25s" doc:"How often the server pings each WebSocket; two pings unanswered drop it."`
 	RealtimeRevalidateInterval Duration `json:"realtime_revalidate_interval" env:"KAIGI_REALTIME_REVALIDATE_INTERVAL" flag:"realtime-revalidate-interval" default:"30s" doc:"How often each account's sessions and visible channels are re-checked for its open WebSockets (also at once on any change)."`
@@ -281,6 +282,9 @@ func (c Config) Validate() error {
 	}
 	if c.RealtimeFlushWindow < 0 || c.RealtimeFlushWindow > Duration(100*time.Millisecond) {
 		return bad("realtime_flush_window must be between 0s and 100ms")
+	}
+	if c.RealtimeMaxFlushWindow < 0 || c.RealtimeMaxFlushWindow > Duration(100*time.Millisecond) {
+		return bad("realtime_max_flush_window must be between 0s and 100ms")
 	}
 	if c.RealtimeSlowConsumerAge < Duration(100*time.Millisecond) || c.RealtimeSlowConsumerAge > Duration(10*time.Minute) {
 		return bad("realtime_slow_consumer_age must be between 100ms and 10m")

@@ -74,7 +74,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{opts: opts, chat: opts.Chat, log: opts.Logger, m: newMetrics(opts.Registerer),
 		hubs: map[ids.TenantID]*hub{}, conns: map[*conn]struct{}{}, perAccount: map[string]int{},
 		epoch: time.Now(), node: hex.EncodeToString(ids.Token(8)), watchdog: make(chan struct{})}
-	g.flusher = newFlusher(opts.FlushWindow)
+	g.flusher = newFlusher(opts.FlushWindow, opts.MaxFlushWindow)
 	for _, o := range opts.Origins {
 		g.origins = append(g.origins, strings.ToLower(strings.TrimRight(o, "/")))
 	}
@@ -345,31 +345,66 @@ func (g *Gateway) watch() {
 }
 
 // flusher starts the writers of connections that had frames queued while
-// idle, once Options.FlushWindow has passed since the first of them: one
+// idle, once the flush window has passed since the first of them: one
 // timer for the node, however many connections wait.
+//
+// The window adapts to the node's fan-out: at most Options.FlushWindow
+// while few frames reach idle connections, growing to MaxFlushWindow as
+// the rate rises from busyLow to busyHigh a second. Under heavy fan-out a
+// socket that receives a steady stream then gets several frames per write
+// (fewer syscalls, the cost that dominates), at the price of a few
+// milliseconds of latency that a quiet node never pays.
 type flusher struct {
-	window time.Duration
-	t      *time.Timer
+	window, max time.Duration
+	t           *time.Timer
 
-	mu    sync.Mutex
-	armed bool
-	dirty []*conn
-	spare []*conn
+	mu     sync.Mutex
+	armed  bool
+	dirty  []*conn
+	spare  []*conn
+	count  int       // adds in the current second
+	since  time.Time // when the current second began
+	rate   float64   // adds per second over the last full second
+	chosen time.Duration
 }
 
-func newFlusher(window time.Duration) *flusher {
-	f := &flusher{window: window}
+// The fan-out rates (frames reaching idle connections, a second) between
+// which the flush window grows from its base to its maximum.
+const (
+	busyLow  = 30_000
+	busyHigh = 55_000
+)
+
+func newFlusher(window, most time.Duration) *flusher {
+	f := &flusher{window: window, max: max(window, most), chosen: window, since: time.Now()}
 	f.t = time.AfterFunc(time.Hour, f.fire)
 	f.t.Stop()
 	return f
 }
 
+// windowFor is the flush window at a fan-out rate.
+func windowFor(base, max time.Duration, rate float64) time.Duration {
+	if max <= base || rate <= busyLow {
+		return base
+	}
+	k := min(1, (rate-busyLow)/(busyHigh-busyLow))
+	return base + time.Duration(k*float64(max-base))
+}
+
 func (f *flusher) add(c *conn) {
 	f.mu.Lock()
 	f.dirty = append(f.dirty, c)
+	f.count++
+	if f.count&255 == 0 || !f.armed {
+		if now := time.Now(); now.Sub(f.since) >= time.Second {
+			f.rate = float64(f.count) / now.Sub(f.since).Seconds()
+			f.count, f.since = 0, now
+			f.chosen = windowFor(f.window, f.max, f.rate)
+		}
+	}
 	if !f.armed {
 		f.armed = true
-		f.t.Reset(f.window)
+		f.t.Reset(f.chosen)
 	}
 	f.mu.Unlock()
 }

@@ -62,6 +62,7 @@ const (
 	DefaultBusBuffer          = 4096
 	DefaultTypingInterval     = 2 * time.Second
 	DefaultFlushWindow        = time.Millisecond
+	DefaultMaxFlushWindow     = 20 * time.Millisecond
 	DefaultSlowConsumerAge    = 10 * time.Second
 	DefaultPresenceInterval   = 30 * time.Second
 )
@@ -128,6 +129,11 @@ type Options struct {
 	// MaxBatchBytes is written at once. One timer per node serves every
 	// connection. Default 1ms; negative writes at once.
 	FlushWindow time.Duration
+	// MaxFlushWindow is how long the flush window grows under heavy fan-out
+	// (see flusher): from FlushWindow while fewer than 30,000 frames a
+	// second reach idle connections to MaxFlushWindow at 55,000. Default
+	// 20ms; at most FlushWindow turns the growth off.
+	MaxFlushWindow time.Duration
 	// SlowConsumerAge bounds how long a frame may wait for a connection
 	// that is behind: when the oldest frame queued for it is older than
 	// this while its writes are blocked (the client does not read fast
@@ -215,6 +221,15 @@ func (o Options) withDefaults() (Options, error) {
 		o.FlushWindow = DefaultFlushWindow
 	case o.FlushWindow < 0:
 		o.FlushWindow = 0
+	}
+	switch {
+	case o.MaxFlushWindow == 0:
+		o.MaxFlushWindow = DefaultMaxFlushWindow
+	case o.MaxFlushWindow < 0:
+		o.MaxFlushWindow = 0
+	}
+	if o.FlushWindow == 0 {
+		o.MaxFlushWindow = 0 // writing at once means at once
 	}
 	return o, nil
 }
