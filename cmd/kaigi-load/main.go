@@ -24,6 +24,20 @@
 //	              server's RSS sampled every second.
 //	send          --senders (8) concurrent senders post as fast as answered
 //	              for --duration: accepted messages/s (201s), POST latency.
+//	meet          meeting media through the SFU: rooms of synthetic pion
+//	              publishers and subscribers (--scenario: a10x50, v1x30,
+//	              v4x30, v4x100, any a<P>x<S> or v<P>x<S>, comma-separated,
+//	              or all), each measured for --duration (30s) after
+//	              --warmup (5s): packets sent and forwarded per second,
+//	              Mbit/s, loss (by a sequence number in each payload),
+//	              send-to-receive latency, server CPU and RSS, client CPU.
+//	              Every participant joins anonymously through the
+//	              meeting-only WebSocket of a meeting everyone may enter
+//	              without the lobby, and negotiates over meeting.signal
+//	              frames; publishers send Opus-sized audio every 20 ms or
+//	              VP8-shaped video (--video-bitrate, --fps, a keyframe every
+//	              --keyframe-every and on PLI). With --start and several
+//	              rooms, each room gets a fresh node.
 //
 // The node: --start builds cmd/kaigi, creates a tenant with `kaigi tenant
 // create` in a temporary data directory (with --database-url, in a new
@@ -33,6 +47,12 @@
 // loopback; give it --invitation, the link `kaigi tenant create` printed for
 // a new tenant (each link works once), and --pid to read the server's RSS
 // and write syscalls from /proc (else RSS comes from /metrics).
+//
+// With --start, meet runs the node with media on the loopback (one UDP
+// port, no ICE-TCP, no TURN) and raises realtime_max_conns_per_account
+// (which also bounds anonymous sockets from one address) and
+// media_max_participants_per_room to the largest room; a node at --url
+// needs the same settings.
 //
 // Setup is automatic: the tool accepts the admin's invitation, enrols an
 // authenticator app for the admin (computing codes from the enrolment's key),
@@ -102,6 +122,12 @@ type config struct {
 	timeout      time.Duration
 	markdown     string
 
+	// meet
+	rooms       []roomSpec
+	warmup      time.Duration
+	joinWorkers int
+	media       mediaParams
+
 	command string // for the report
 }
 
@@ -118,9 +144,10 @@ var scenarios = map[string]struct {
 	"s2":   {name: "s2 channel", conns: 1000, rates: "20,60", senders: 4, duration: 10 * time.Second},
 	"s3":   {name: "s3 rooms", conns: 50, rates: "500", senders: 8, duration: 10 * time.Second},
 	"send": {name: "send", senders: 8, duration: 10 * time.Second},
+	"meet": {name: "meet", senders: 1, duration: 30 * time.Second},
 }
 
-var aliases = map[string]string{"density": "s1", "channel": "s2", "rooms": "s3"}
+var aliases = map[string]string{"density": "s1", "channel": "s2", "rooms": "s3", "meeting": "meet"}
 
 const usageHead = `kaigi-load — load a Kaigi node and report what it costs
 
@@ -132,12 +159,14 @@ Scenarios:
   s2, channel   one large channel, paced sends: deliveries/s, loss, latency, writes per delivery
   s3, rooms     a small room at a high rate (latency), then saturation (slow consumers, memory)
   send          accepted messages/s through the real send path with concurrent senders
+  meet          meeting media: synthetic pion publishers and subscribers through the SFU
 
 Examples:
   go run ./cmd/kaigi-load s1 --start --server-cpu 0 --client-cpu 1
   go run ./cmd/kaigi-load s2 --start --server-cpu 0 --client-cpu 1 --markdown docs/benchmarks.md
   go run ./cmd/kaigi-load send --start --database-url 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
   go run ./cmd/kaigi-load s1 --url http://localhost:8080 --invitation '<link from kaigi tenant create>' --pid 1234
+  go run ./cmd/kaigi-load meet --start --server-cpu 0 --client-cpu 1 --scenario all --markdown docs/benchmarks.md
 
 Flags:
 `
@@ -145,7 +174,7 @@ Flags:
 func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, usageHead)
-		return nil, errors.New("name a scenario: s1, s2, s3 or send")
+		return nil, errors.New("name a scenario: s1, s2, s3, send or meet")
 	}
 	name := args[0]
 	if a, ok := aliases[name]; ok {
@@ -153,7 +182,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	}
 	def, ok := scenarios[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown scenario %q: use s1 (density), s2 (channel), s3 (rooms) or send", args[0])
+		return nil, fmt.Errorf("unknown scenario %q: use s1 (density), s2 (channel), s3 (rooms), send or meet", args[0])
 	}
 	cfg := &config{scenario: name}
 	fs := flag.NewFlagSet("kaigi-load "+name, flag.ContinueOnError)
@@ -195,6 +224,13 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.setupWorkers, "setup-workers", 4, "accounts set up in parallel")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "stop everything after this long")
 	fs.StringVar(&cfg.markdown, "markdown", "", "append the report as Markdown to this file (e.g. docs/benchmarks.md)")
+	rooms := fs.String("scenario", "all", "meet: the rooms, e.g. a10x50 (10 audio publishers × 50 subscribers), v4x100 (video), comma-separated, or all ("+meetRooms+")")
+	fs.DurationVar(&cfg.warmup, "warmup", 5*time.Second, "meet: once everyone receives every stream, wait this long before measuring")
+	fs.IntVar(&cfg.joinWorkers, "join-workers", 8, "meet: subscribers joining at once")
+	fs.IntVar(&cfg.media.audioBytes, "audio-bytes", 100, "meet: Opus payload bytes per 20 ms packet")
+	fs.IntVar(&cfg.media.videoBitrate, "video-bitrate", 1_000_000, "meet: video bits/s per publisher, keyframes included")
+	fs.IntVar(&cfg.media.fps, "fps", 30, "meet: video frames per second")
+	fs.DurationVar(&cfg.media.keyframeEvery, "keyframe-every", 3*time.Second, "meet: a video keyframe (4 × a delta frame) this often, and on PLI")
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
 	}
@@ -226,6 +262,22 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--size must be between 40 and 16384 bytes")
 	case cfg.satConns > 0 && cfg.satChannels < 1:
 		return nil, errors.New("--sat-channels must be positive")
+	}
+	if name == "meet" {
+		var err error
+		if cfg.rooms, err = parseRooms(*rooms); err != nil {
+			return nil, err
+		}
+		switch mp := cfg.media; {
+		case cfg.warmup < 0 || cfg.joinWorkers < 1:
+			return nil, errors.New("--warmup must not be negative and --join-workers must be positive")
+		case mp.audioBytes < trailerLen+1 || mp.audioBytes > 1000:
+			return nil, fmt.Errorf("--audio-bytes must be between %d and 1000", trailerLen+1)
+		case mp.fps < 1 || mp.fps > 120 || mp.keyframeEvery < time.Second/time.Duration(mp.fps):
+			return nil, errors.New("--fps must be between 1 and 120 and --keyframe-every at least one frame")
+		case mp.videoBitrate < 50_000 || mp.videoBitrate > 20_000_000:
+			return nil, errors.New("--video-bitrate must be between 50000 and 20000000")
+		}
 	}
 	if !cfg.start {
 		if _, err := checkLoopback(cfg.url); err != nil {
@@ -303,6 +355,9 @@ func wrap(cpus string, nice int, argv []string) ([]string, error) {
 func run(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
+	if cfg.scenario == "meet" && cfg.start && len(cfg.rooms) > 1 {
+		return runMeetRooms(ctx, cfg, log, stdout)
+	}
 	var n *node
 	var err error
 	if cfg.start {
@@ -318,6 +373,11 @@ func run(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
+	return finish(cfg, r, log, stdout)
+}
+
+// finish prints the report and appends it to --markdown.
+func finish(cfg *config, r *report, log *slog.Logger, stdout io.Writer) error {
 	r.text(stdout)
 	if cfg.markdown != "" {
 		if err := r.appendMarkdown(cfg.markdown); err != nil {
@@ -353,6 +413,8 @@ func runScenario(ctx context.Context, cfg *config, n *node, log *slog.Logger) (*
 		err = ru.rooms(ctx)
 	case "send":
 		err = ru.send(ctx)
+	case "meet":
+		err = ru.meet(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.Scenario, err)

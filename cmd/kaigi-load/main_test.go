@@ -109,6 +109,30 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("send: %+v", s)
 			}
 		}},
+		{"meet", []string{"meet", "--scenario", "v2x2", "--duration", "2s", "--warmup", "500ms"}, func(t *testing.T, r *report) {
+			if len(r.Rooms) != 1 {
+				t.Fatalf("%d rooms, want 1", len(r.Rooms))
+			}
+			for _, x := range r.Rooms {
+				// Media flowed, and loss was computed against what was sent.
+				if x.Sent == 0 || x.Expected != x.Sent*int64(x.Spec.participants()-1) || x.Received == 0 || x.Received > x.Expected || x.Bytes == 0 {
+					t.Errorf("%s: sent %d, expected %d, received %d (%d bytes)", x.Spec.Name, x.Sent, x.Expected, x.Received, x.Bytes)
+				}
+				if x.Loss < 0 || x.Loss > 0.05 || x.Lost != x.Expected-x.Received {
+					t.Errorf("%s: loss %.4f (%d lost)", x.Spec.Name, x.Loss, x.Lost)
+				}
+				if x.P50 <= 0 || x.P99 < x.P50 || x.Max < x.P99 || x.BadPackets != 0 {
+					t.Errorf("%s: latency p50 %s, p99 %s, max %s; %d bad packets", x.Spec.Name, x.P50, x.P99, x.Max, x.BadPackets)
+				}
+				if x.RSSAfter <= 0 || x.JoinTime <= 0 {
+					t.Errorf("%s: RSS %.0f, join time %s", x.Spec.Name, x.RSSAfter, x.JoinTime)
+				}
+			}
+			// Each stream reaches the two subscribers and the other publisher.
+			if v := r.Rooms[0]; v.fwdPerSec() < 0.9*v.sentPerSec()*3 {
+				t.Errorf("v2x2: %.0f forwarded/s for %.0f sent/s to 3 receivers each", v.fwdPerSec(), v.sentPerSec())
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := parseArgs(tc.args, io.Discard)

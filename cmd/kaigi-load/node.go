@@ -149,6 +149,11 @@ func startNode(ctx context.Context, cfg *config, log *slog.Logger) (_ *node, err
 		desc += ", in-process bus"
 	}
 
+	if cfg.scenario == "meet" {
+		// tenant create opens the media ports too: both get the loopback ones.
+		args = append(args, meetServeArgs(cfg)...)
+	}
+
 	// The tenant, before the server starts, with the same data and database.
 	var out bytes.Buffer
 	tc := exec.CommandContext(ctx, bin, append([]string{"tenant", "create", "--name", "Load Test", "--domain", "load.example", "--admin-email", "admin@load.example"}, args...)...)

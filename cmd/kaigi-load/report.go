@@ -31,6 +31,7 @@ type report struct {
 	Density *densityResult
 	Phases  []*phaseResult
 	Sends   []*sendResult
+	Rooms   []*roomResult
 }
 
 type table struct {

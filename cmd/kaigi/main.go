@@ -216,6 +216,9 @@ func withApp(ctx context.Context, name string, args []string, getenv func(string
 	if err != nil {
 		return err
 	}
+	// A command that does not serve carries no meeting media: it must not
+	// take the ports of a node running beside it.
+	cfg.MediaUDPAddr, cfg.TURNAddr = "off", "off"
 	a, err := app.New(ctx, cfg, newLogger(cfg, stderr), app.Options{})
 	if err != nil {
 		return err
