@@ -172,12 +172,20 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	if err != nil {
 		return nil, err
 	}
+	var sref *sfu.SFU // for the event handler, once the SFU exists
 	sc := sfu.Config{UDPAddr: cfg.MediaUDPAddr, TCPAddr: cfg.MediaTCPAddr, DisableTCP: cfg.MediaTCPAddr == "off",
 		IncludeLoopback: cfg.MediaLoopback, Logger: log, Metrics: metrics, Clock: a.Clock,
 		Limits: sfu.Limits{ParticipantsPerRoom: int(cfg.MediaMaxParticipantsPerRoom)},
 		OnEvent: func(e sfu.Event) {
-			if e.Type == sfu.EventActiveSpeaker && a.Meetings != nil {
-				a.Meetings.Speaking(string(e.Room), string(e.Participant))
+			switch e.Type {
+			case sfu.EventActiveSpeaker:
+				if a.Meetings != nil {
+					a.Meetings.Speaking(string(e.Room), string(e.Participant))
+				}
+			case sfu.EventTrackPublished, sfu.EventTrackUnpublished, sfu.EventConnectionState:
+				if sref != nil {
+					fitGrid(sref, e.Room)
+				}
 			}
 		}}
 	if sc.DisableTCP {
@@ -202,6 +210,7 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	if err != nil {
 		return nil, err
 	}
+	sref = s
 	m := sfuMedia{sfu: s, log: log, blobs: a.Blobs, recs: &sync.WaitGroup{}}
 	a.closers = append(a.closers, func() error {
 		err := s.Close() // ends every recording; their files are then stored
@@ -309,4 +318,50 @@ func (m sfuMedia) StartRecording(ctx context.Context, tenant ids.TenantID, meeti
 			return files, errors.Join(ctx.Err(), ferr)
 		}
 	}, nil
+}
+
+// gridQuality is the simulcast layer people receive of others' cameras: the
+// more cameras in the meeting, the smaller each tile of the grid, and the
+// lower the layer — which keeps bandwidth sane in large grids. Screens are
+// always sent at their best.
+func gridQuality(cameras int) sfu.Quality {
+	switch {
+	case cameras <= 4:
+		return sfu.QualityHigh
+	case cameras <= 9:
+		return sfu.QualityMedium
+	}
+	return sfu.QualityLow
+}
+
+// fitGrid sets every subscription to a camera in the room to the layer its
+// grid calls for. Tracks sent without simulcast have one layer and are
+// left as they are.
+func fitGrid(s *sfu.SFU, id sfu.RoomID) {
+	r, ok := s.LookupRoom(id)
+	if !ok {
+		return
+	}
+	cameras, layered := 0, map[sfu.TrackID]bool{}
+	for _, t := range r.Tracks() {
+		if t.Kind != webrtc.RTPCodecTypeVideo || t.Source == sfu.SourceScreen {
+			continue
+		}
+		cameras++
+		if len(t.Layers) > 1 {
+			layered[t.ID] = true
+		}
+	}
+	q := gridQuality(cameras)
+	for _, pid := range r.Participants() {
+		p, ok := r.Participant(pid)
+		if !ok {
+			continue
+		}
+		for _, tid := range p.Subscriptions() {
+			if layered[tid] {
+				_ = p.SetSubscriptionQuality(tid, q)
+			}
+		}
+	}
 }

@@ -61,3 +61,13 @@ func TestStartRecordingAdapter(t *testing.T) {
 		t.Errorf("without a blob store: %v", err)
 	}
 }
+
+// TestGridQualityFallsAsTheGridGrows: up to four cameras are received at
+// their best layer, up to nine at the middle one, more at the lowest.
+func TestGridQualityFallsAsTheGridGrows(t *testing.T) {
+	for cameras, want := range map[int]sfu.Quality{0: sfu.QualityHigh, 1: sfu.QualityHigh, 4: sfu.QualityHigh, 5: sfu.QualityMedium, 9: sfu.QualityMedium, 10: sfu.QualityLow, 49: sfu.QualityLow} {
+		if got := gridQuality(cameras); got != want {
+			t.Errorf("%d cameras: quality %v, want %v", cameras, got, want)
+		}
+	}
+}

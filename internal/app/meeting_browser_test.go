@@ -125,6 +125,11 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	if !(o2 > o1 && oa2 >= oa1 && of2 >= of1) {
 		t.Errorf("the organiser's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", o1, o2, oa1, oa2, of1, of2)
 	}
+	// The camera goes out in simulcast layers, of which the server picks
+	// the one each grid needs.
+	for _, u := range []ui{org, guest} {
+		u.waitUntil("several video layers sent", `Number((document.getElementById("meet-health-layers") || {}).textContent || 0) >= 2`)
+	}
 	org.shot("meeting-organiser-with-guest")
 
 	// Recording: the organiser starts it, everyone in the meeting is told,

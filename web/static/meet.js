@@ -36,6 +36,13 @@ const ROLE = {
 const kindKey = (kind) => KIND[`${kind}Key`] || KIND.externalKey;
 const roleKey = (role) => ROLE[`${role}Key`] || ROLE.attendeeKey;
 
+/** The camera's simulcast layers: quarter, half and full resolution. */
+const SIMULCAST = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", maxBitrate: 1_500_000 },
+];
+
 /** How often the call-health panel refreshes its numbers. */
 const STATS_EVERY = 1000;
 
@@ -495,7 +502,13 @@ function live(root, title, status, code, info, stream, name) {
     };
     if (stream) {
       for (const tr of stream.getTracks()) {
-        pc.addTrack(tr, stream);
+        if (tr.kind === "video") {
+          // Three layers (simulcast): the server sends each person the one
+          // that suits the size of the grid they see.
+          pc.addTransceiver(tr, { direction: "sendrecv", streams: [stream], sendEncodings: SIMULCAST });
+        } else {
+          pc.addTrack(tr, stream);
+        }
       }
       send({ type: "meeting.do", action: "media", kind: "audio", on: stream.getAudioTracks().length > 0 });
       send({ type: "meeting.do", action: "media", kind: "video", on: stream.getVideoTracks().length > 0 });
@@ -570,8 +583,12 @@ function live(root, title, status, code, info, stream, name) {
     let bytes = 0;
     let frames = 0;
     let audioBytes = 0;
+    let layers = 0;
     const report = await pc.getStats();
     report.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video" && (s.bytesSent || 0) > 0) {
+        layers++;
+      }
       if (s.type === "inbound-rtp") {
         bytes += s.bytesReceived || 0;
         if (s.kind === "video") {
@@ -590,6 +607,8 @@ function live(root, title, status, code, info, stream, name) {
       h("dd", { id: "meet-health-audio-bytes" }, String(audioBytes)),
       h("dt", { i18n: "meet.health.frames" }),
       h("dd", { id: "meet-health-frames" }, String(frames)),
+      h("dt", { i18n: "meet.health.layers" }),
+      h("dd", { id: "meet-health-layers" }, String(layers)),
     );
   }
 
