@@ -9,9 +9,7 @@ import (
 
 	"github.com/kaigi/kaigi/internal/app/apptest"
 	"github.com/kaigi/kaigi/internal/browsertest"
-	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/meeting"
-	"github.com/kaigi/kaigi/internal/principal"
 )
 
 // mediaWait bounds how long media may take to flow between two browsers.
@@ -27,24 +25,7 @@ const mediaWait = 45 * time.Second
 func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	w := startRealtimeWorld(t, apptest.Options{})
 	ctx := t.Context()
-	acct, err := w.s.DB.AccountByEmail(ctx, identity.TenantRealm, w.tenant.ID, "admin@acme.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := principal.Principal{Kind: principal.Member, Tenant: acct.Tenant, User: acct.ID, Roles: acct.Roles, Source: "127.0.0.1", Client: "browser"}
-	pol := identity.DefaultPolicy()
-	pol.Meetings.AllowAnonymous = true
-	pol.Meetings.AllowRecording = true
-	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
-		t.Fatal(err)
-	}
-	now := w.s.Clock.Now()
-	m, err := w.s.Meetings.Create(ctx, admin, meeting.NewMeeting{Title: "Launch review", Start: now, End: now.Add(time.Hour),
-		Options: &meeting.Options{LobbyBypass: identity.BypassInvited, AllowAnonymous: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := codeOf(t, m.Link)
+	m, code := openMeeting(t, w, "Launch review")
 
 	b := browsertest.New(t, browsertest.WithFlag("allow-loopback-in-peer-connection", true), browsertest.WithTimeout(mediaWait))
 	join := func(u ui, name string) {

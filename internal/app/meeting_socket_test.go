@@ -126,24 +126,7 @@ func (s *msock) untilWith(typ string, ok func(mframe) bool) mframe {
 // SDP (refused, the meeting unaffected), and rejoining after a drop.
 func TestMeetingSignallingOverTheSocket(t *testing.T) {
 	w := startRealtimeWorld(t, apptest.Options{})
-	ctx := t.Context()
-	acct, err := w.s.DB.AccountByEmail(ctx, identity.TenantRealm, w.tenant.ID, "admin@acme.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := principal.Principal{Kind: principal.Member, Tenant: acct.Tenant, User: acct.ID, Roles: acct.Roles, Source: "127.0.0.1", Client: "browser"}
-	pol := identity.DefaultPolicy()
-	pol.Meetings.AllowAnonymous = true
-	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
-		t.Fatal(err)
-	}
-	now := w.s.Clock.Now()
-	m, err := w.s.Meetings.Create(ctx, admin, meeting.NewMeeting{Title: "Standup", Start: now, End: now.Add(time.Hour),
-		Options: &meeting.Options{LobbyBypass: identity.BypassInvited, AllowAnonymous: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := codeOf(t, m.Link)
+	m, code := openMeeting(t, w, "Standup")
 
 	// The meeting-only socket checks the Origin like the other.
 	if _, status := dialMeeting(t, w, nil, "/api/v1/meetings/live", "https://evil.example"); status != http.StatusForbidden {
@@ -220,4 +203,30 @@ func TestMeetingSignallingOverTheSocket(t *testing.T) {
 	if f := again.next(); f.Type != "meeting.error" || f.Code != "invalid" {
 		t.Fatalf("an unknown action: %+v", f)
 	}
+}
+
+// openMeeting lets the rtWorld's tenant take anonymous joins (and
+// recordings), and has its admin organise a meeting now whose lobby lets
+// in only the invited; it returns the meeting and its join code.
+func openMeeting(t *testing.T, w *rtWorld, title string) (meeting.Created, string) {
+	t.Helper()
+	ctx := t.Context()
+	acct, err := w.s.DB.AccountByEmail(ctx, identity.TenantRealm, w.tenant.ID, "admin@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := principal.Principal{Kind: principal.Member, Tenant: acct.Tenant, User: acct.ID, Roles: acct.Roles, Source: "127.0.0.1", Client: "browser"}
+	pol := identity.DefaultPolicy()
+	pol.Meetings.AllowAnonymous = true
+	pol.Meetings.AllowRecording = true
+	if err := w.s.Identity.SetPolicy(ctx, admin, pol, true); err != nil {
+		t.Fatal(err)
+	}
+	now := w.s.Clock.Now()
+	m, err := w.s.Meetings.Create(ctx, admin, meeting.NewMeeting{Title: title, Start: now, End: now.Add(time.Hour),
+		Options: &meeting.Options{LobbyBypass: identity.BypassInvited, AllowAnonymous: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, codeOf(t, m.Link)
 }
