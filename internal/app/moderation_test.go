@@ -226,10 +226,26 @@ func TestModerationWarnNeedsConfirmFlagRaisesAlert(t *testing.T) {
 		t.Fatalf("the confirmed send's alert: %+v", got)
 	}
 
+	// Edits are screened like sends: a harmless message edited into the
+	// threat is warned about, and the edit goes through only confirmed.
+	clean := send(t, w.member, ch, "see you at the standup", "")
+	if r := w.member.do("PATCH", "/api/v1/messages/"+clean.ID, map[string]any{"body": "see you at the standup. " + text}); r.status != 422 || r.errorCode() != "moderation_warning" {
+		t.Fatalf("an edit into a threat: %d %s", r.status, r.body)
+	}
+	if w.channelHas(t, ch, "see you at the standup. "+text) {
+		t.Fatal("the warned edit was stored")
+	}
+	if r := w.member.do("PATCH", "/api/v1/messages/"+clean.ID, map[string]any{"body": "see you at the standup. " + text, "confirm": true}); r.status != 200 {
+		t.Fatalf("a confirmed edit: %d %s", r.status, r.body)
+	}
+	if got := w.alerts(t, ""); len(got) != 2 || got[0].Message != clean.ID || !got[0].Confirmed {
+		t.Fatalf("the confirmed edit raised no alert: %+v", got)
+	}
+
 	// Flag: stored and delivered, then an alert.
 	flagged := send(t, w.member, ch, "you are such an idiot <@"+string(w.guestID)+">", "")
 	got = w.alerts(t, "")
-	if len(got) != 2 || got[0].Kind != moderation.KindFlag || got[0].Message != flagged.ID || got[0].Confirmed {
+	if len(got) != 3 || got[0].Kind != moderation.KindFlag || got[0].Message != flagged.ID || got[0].Confirmed {
 		t.Fatalf("flag alert: %+v", got)
 	}
 	// The reviewer notifies the sender and removes the message.

@@ -238,6 +238,13 @@ func (s *Service) message(ctx context.Context, p principal.Principal, id string)
 // Edit replaces the body of the actor's own message. The earlier body is
 // kept (sealed) for compliance.
 func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body string) (View, error) {
+	return s.EditWith(ctx, p, id, body, SendOptions{})
+}
+
+// EditWith is Edit with options. The new text is screened like a new
+// message: editing harmless words into a threat is held or warned about
+// like sending it.
+func (s *Service) EditWith(ctx context.Context, p principal.Principal, id, body string, opts SendOptions) (View, error) {
 	mentions, err := checkBody(body)
 	if err != nil {
 		return View{}, err
@@ -262,6 +269,13 @@ func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body stri
 		return View{}, errExternalImmutable
 	}
 	now := s.now()
+	var screening Screening
+	if s.moderator != nil {
+		if screening, err = s.moderator.Screen(ctx, Draft{Actor: p, Channel: c, MessageID: m.ID, Thread: m.Thread, Body: body, Mentions: mentions,
+			Confirmed: opts.Confirmed, At: now}); err != nil {
+			return View{}, err
+		}
+	}
 	previous := m.Body
 	m.Version++
 	m.Edited = now
@@ -278,14 +292,20 @@ func (s *Service) Edit(ctx context.Context, p principal.Principal, id, body stri
 		if ev, err = s.appendEvent(ctx, tx, c, &Payload{Kind: EventEdit, At: now, Actor: p.User, Message: &view}); err != nil {
 			return err
 		}
-		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.edit", Target: "message:" + m.ID,
-			Details: map[string]string{"channel": c.ID, "version": strconv.Itoa(m.Version), "bytes": strconv.Itoa(len(body))}})
+		details := map[string]string{"channel": c.ID, "version": strconv.Itoa(m.Version), "bytes": strconv.Itoa(len(body))}
+		if screening.Note != "" {
+			details["moderation"] = screening.Note
+		}
+		_, err = s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "message.edit", Target: "message:" + m.ID, Details: details})
 		return err
 	})
 	if err != nil {
 		return View{}, err
 	}
 	s.publish(ctx, ev)
+	if screening.After != nil {
+		screening.After(ctx, view)
+	}
 	return view, nil
 }
 

@@ -39,7 +39,8 @@ type (
 		Confirm bool `json:"confirm,omitempty" doc:"Send anyway after a moderation_warning answer; recorded for review."`
 	}
 	EditBody struct {
-		Body string `json:"body"`
+		Body    string `json:"body"`
+		Confirm bool   `json:"confirm,omitempty" doc:"Edit anyway after a moderation warning (recorded for review)."`
 	}
 	ReadBody struct {
 		Seq int64 `json:"seq"`
@@ -162,7 +163,7 @@ func RegisterChat(s *Server, c *chat.Service) {
 		}))
 	route("PATCH", "/api/v1/messages/{id}", "Edit your message; the earlier text is kept for compliance.", EditBody{}, chat.View{}, 0,
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b EditBody) (chat.View, error) {
-			return c.Edit(r.Context(), p, id(r), b.Body)
+			return c.EditWith(r.Context(), p, id(r), b.Body, chat.SendOptions{Confirmed: b.Confirm})
 		}))
 	route("DELETE", "/api/v1/messages/{id}", "Delete your message from the conversation.", nil, nil, http.StatusNoContent,
 		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, _ None) (None, error) {
