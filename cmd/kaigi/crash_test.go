@@ -41,7 +41,8 @@ func TestAcknowledgedMessageSurvivesAKill(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+		// Media on ports of its own: nothing else on the machine may hold them.
+		cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr, "--media-udp-addr", "127.0.0.1:0", "--media-tcp-addr", "127.0.0.1:0")
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -213,6 +213,7 @@ func TestTenantCreatePrintsTheFirstAdminsInvitation(t *testing.T) {
 	// The link works once, and the creation is in both audit logs, by the CLI.
 	cfg := config.Default()
 	cfg.DataDir = dir
+	cfg.MediaUDPAddr = "off" // no media ports: nothing else on the machine may hold them
 	a, err := app.New(t.Context(), cfg, slog.New(slog.DiscardHandler), app.Options{})
 	if err != nil {
 		t.Fatal(err)
