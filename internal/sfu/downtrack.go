@@ -24,22 +24,14 @@ type downTrack struct {
 	payloadType uint8
 	quality     Quality
 	paused      bool
-	cur, want   *layer
-	epoch       uint32
-	started     bool
-	resync      bool
-	seqOff      uint16
-	tsOff       uint32
-	lastSeq     uint16
-	lastTS      uint32
-	lastAt      int64
-	hdr         rtp.Header // reused per packet: WriteRTP does not keep it
+	rewriter
+	hdr rtp.Header // reused per packet: WriteRTP does not keep it
 }
 
 var _ webrtc.TrackLocal = (*downTrack)(nil)
 
 func newDownTrack(t *publishedTrack, sub *Participant) *downTrack {
-	return &downTrack{pt: t, sub: sub, quality: QualityHigh, resync: true}
+	return &downTrack{pt: t, sub: sub, quality: QualityHigh, rewriter: rewriter{resync: true}}
 }
 
 // ID is the msid track id subscribers see: the published track's id.
@@ -145,47 +137,9 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, now int64) bool {
 		d.resync = true
 		return false
 	}
-	if e := d.pt.epoch.Load(); e != d.epoch {
-		d.epoch = e
-		d.resync = true
-	}
-	video := d.pt.video
-	if l != d.cur {
-		if l != d.want {
-			return false
-		}
-		if video && !d.pt.keyframe(pkt.Payload) {
-			d.pt.requestKeyframe(l)
-			return false
-		}
-		d.cur = l
-		d.resync = true
-	} else if video && d.want != nil && d.want != l {
-		d.pt.requestKeyframe(d.want)
-	}
-	if d.resync {
-		if video && !d.pt.keyframe(pkt.Payload) {
-			d.pt.requestKeyframe(l)
-			return false
-		}
-		if d.started {
-			ticks := uint32(uint64(now-d.lastAt) * uint64(d.pt.codec.ClockRate) / 1e9)
-			if ticks == 0 {
-				ticks = 1
-			}
-			d.seqOff = pkt.SequenceNumber - (d.lastSeq + 1)
-			d.tsOff = pkt.Timestamp - (d.lastTS + ticks)
-		} else {
-			d.started = true
-			d.seqOff, d.tsOff = 0, 0
-			d.lastSeq = pkt.SequenceNumber - 1
-		}
-		d.resync = false
-	}
-	seq := pkt.SequenceNumber - d.seqOff
-	ts := pkt.Timestamp - d.tsOff
-	if int16(seq-d.lastSeq) > 0 {
-		d.lastSeq, d.lastTS, d.lastAt = seq, ts, now
+	seq, ts, ok := d.rewrite(d.pt, l, pkt, now, 1)
+	if !ok {
+		return false
 	}
 	h := &d.hdr
 	*h = pkt.Header

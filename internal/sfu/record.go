@@ -180,7 +180,7 @@ func (rec *Recording) attach(t *publishedTrack) {
 		rec.mu.Unlock()
 		return
 	}
-	tap := &recTap{rec: rec, pt: t, resync: true}
+	tap := &recTap{rec: rec, pt: t, rewriter: rewriter{resync: true}}
 	rec.taps[t] = tap
 	rec.mu.Unlock()
 	t.attachRec(tap)
@@ -374,16 +374,8 @@ type recTap struct {
 
 	ended atomic.Bool
 
-	mu        sync.Mutex
-	cur, want *layer
-	epoch     uint32
-	started   bool
-	resync    bool
-	seqOff    uint16
-	tsOff     uint32
-	lastSeq   uint16
-	lastTS    uint32
-	lastAt    int64
+	mu sync.Mutex
+	rewriter
 }
 
 func (tap *recTap) isEnded() bool { return tap.ended.Load() }
@@ -429,48 +421,11 @@ func (tap *recTap) write(l *layer, pkt *rtp.Packet, now int64) {
 	tap.mu.Lock()
 	defer tap.mu.Unlock()
 	t := tap.pt
-	if e := t.epoch.Load(); e != tap.epoch {
-		tap.epoch = e
-		tap.resync = true
-	}
-	if l != tap.cur {
-		if l != tap.want {
-			return
-		}
-		if t.video && !t.keyframe(pkt.Payload) {
-			t.requestKeyframe(l)
-			return
-		}
-		tap.cur = l
-		tap.resync = true
-	} else if t.video && tap.want != nil && tap.want != l {
-		t.requestKeyframe(tap.want)
-	}
-	if tap.resync {
-		if t.video && !t.keyframe(pkt.Payload) {
-			t.requestKeyframe(l)
-			return
-		}
-		if tap.started {
-			ticks := uint32(uint64(now-tap.lastAt) * uint64(t.codec.ClockRate) / 1e9)
-			if ticks == 0 {
-				ticks = 1
-			}
-			// Leave a gap of one sequence number: the sink must not join
-			// the frame cut short before the resync to this one.
-			tap.seqOff = pkt.SequenceNumber - (tap.lastSeq + 2)
-			tap.tsOff = pkt.Timestamp - (tap.lastTS + ticks)
-		} else {
-			tap.started = true
-			tap.seqOff, tap.tsOff = 0, 0
-			tap.lastSeq = pkt.SequenceNumber - 1
-		}
-		tap.resync = false
-	}
-	seq := pkt.SequenceNumber - tap.seqOff
-	ts := pkt.Timestamp - tap.tsOff
-	if int16(seq-tap.lastSeq) > 0 {
-		tap.lastSeq, tap.lastTS, tap.lastAt = seq, ts, now
+	// Leave a gap of one sequence number at a resync: the sink must not
+	// join the frame cut short before it to the next.
+	seq, ts, ok := tap.rewrite(t, l, pkt, now, 2)
+	if !ok {
+		return
 	}
 	out := &rtp.Packet{Header: rtp.Header{
 		Version: 2, Marker: pkt.Marker, PayloadType: pkt.PayloadType,
