@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,11 @@ type frames struct {
 	got []meeting.Frame
 }
 
-func (f *frames) Send(fr meeting.Frame) {
+func (f *frames) Send(b []byte) {
+	var fr meeting.Frame
+	if err := json.Unmarshal(b, &fr); err != nil {
+		panic(err) // the meeting service sent something that is not a frame
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, fr)

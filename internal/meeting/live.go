@@ -20,9 +20,17 @@ import (
 )
 
 // Conn is one person's signalling channel, provided by the transport (the
-// realtime gateway). Send must not block: the transport queues or drops.
+// realtime gateway). Send takes one Frame, JSON-encoded — a frame for many
+// people is encoded once — and must not block: the transport queues or drops.
 type Conn interface {
-	Send(f Frame)
+	Send(frame []byte)
+}
+
+// encode is a frame's JSON. Frames hold strings, numbers and raw JSON
+// already checked, so encoding cannot fail.
+func encode(f Frame) []byte {
+	b, _ := json.Marshal(f)
+	return b
 }
 
 // Media carries the audio and video of admitted participants (the SFU).
@@ -171,6 +179,9 @@ var (
 	errLobbyFull = errs.E(errs.Conflict, "Too many people are waiting to join this meeting. Try again later.")
 )
 
+// pleaseWait is what a person in the lobby is told.
+const pleaseWait = "Please wait: someone in the meeting will let you in soon."
+
 // MaxLobby bounds how many people may wait in one meeting's lobby.
 const MaxLobby = 200
 
@@ -256,8 +267,8 @@ func (s *Service) Join(ctx context.Context, p principal.Principal, req JoinReque
 	}
 	a.state = stateWaiting
 	r.lobby[a.id] = a
-	conn.Send(Frame{Type: "meeting.lobby", Meeting: m.ID, Title: m.Title, You: a.id,
-		Message: "Please wait: someone in the meeting will let you in soon."})
+	conn.Send(encode(Frame{Type: "meeting.lobby", Meeting: m.ID, Title: m.Title, You: a.id,
+		Message: pleaseWait}))
 	s.lobbyChangedLocked(r)
 	return a, nil
 }
@@ -308,7 +319,7 @@ func (s *Service) admitLocked(ctx context.Context, r *room, a *Attendance) {
 	if s.media != nil {
 		grants := Grants{Screen: s.mayShareScreen(ctx, a)}
 		ms, err := s.media.Join(ctx, r.m.ID, a.id, grants, func(sig json.RawMessage) {
-			a.conn.Send(Frame{Type: "meeting.signal", Meeting: r.m.ID, Signal: sig})
+			a.conn.Send(encode(Frame{Type: "meeting.signal", Meeting: r.m.ID, Signal: sig}))
 		})
 		if err != nil {
 			s.log.Error("meeting media: could not join", "meeting", r.m.ID, "err", err)
@@ -323,11 +334,11 @@ func (s *Service) admitLocked(ctx context.Context, r *room, a *Attendance) {
 	if r.recording != nil {
 		r.recording.names[a.id] = a.part.Name
 	}
-	a.conn.Send(Frame{Type: "meeting.admitted", Meeting: r.m.ID, Title: r.m.Title, You: a.id, Role: a.part.Role,
-		Participants: participants(r), State: &State{Locked: r.locked, Recording: r.recording != nil}, Chat: chat, Rejoin: a.rejoin, Media: cfg})
+	a.conn.Send(encode(Frame{Type: "meeting.admitted", Meeting: r.m.ID, Title: r.m.Title, You: a.id, Role: a.part.Role,
+		Participants: participants(r), State: &State{Locked: r.locked, Recording: r.recording != nil}, Chat: chat, Rejoin: a.rejoin, Media: cfg}))
 	s.broadcastLocked(r, Frame{Type: "meeting.participants", Meeting: r.m.ID, Participants: participants(r)}, a.id)
 	if mayAdmit(r.m.Options.Admitters, a.part.Role) {
-		a.conn.Send(Frame{Type: "meeting.waiting", Meeting: r.m.ID, Lobby: waiting(r)})
+		a.conn.Send(encode(Frame{Type: "meeting.waiting", Meeting: r.m.ID, Lobby: waiting(r)}))
 	}
 }
 
@@ -359,19 +370,20 @@ func waiting(r *room) []Waiting {
 
 // broadcastLocked sends f to every admitted participant but except.
 func (s *Service) broadcastLocked(r *room, f Frame, except string) {
+	b := encode(f)
 	for id, a := range r.in {
 		if id != except {
-			a.conn.Send(f)
+			a.conn.Send(b)
 		}
 	}
 }
 
 // lobbyChangedLocked shows the lobby to every admitter present.
 func (s *Service) lobbyChangedLocked(r *room) {
-	f := Frame{Type: "meeting.waiting", Meeting: r.m.ID, Lobby: waiting(r)}
+	b := encode(Frame{Type: "meeting.waiting", Meeting: r.m.ID, Lobby: waiting(r)})
 	for _, a := range r.in {
 		if mayAdmit(r.m.Options.Admitters, a.part.Role) {
-			a.conn.Send(f)
+			a.conn.Send(b)
 		}
 	}
 }
@@ -446,7 +458,7 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 			if c.Action == "deny" {
 				delete(r.lobby, id)
 				w.state = stateGone
-				w.conn.Send(Frame{Type: "meeting.denied", Meeting: r.m.ID, Message: "You were not let into this meeting."})
+				w.conn.Send(encode(Frame{Type: "meeting.denied", Meeting: r.m.ID, Message: "You were not let into this meeting."}))
 				continue
 			}
 			s.admitLocked(ctx, r, w)
@@ -480,8 +492,8 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 			r.removed[t.key] = true
 			t.state, t.since = stateWaiting, s.clock.Now()
 			r.lobby[t.id] = t
-			t.conn.Send(Frame{Type: "meeting.removed", Meeting: r.m.ID, Message: "You were moved out of the meeting, back to the lobby."})
-			t.conn.Send(Frame{Type: "meeting.lobby", Meeting: r.m.ID, Title: r.m.Title, You: t.id, Message: "Please wait: someone in the meeting will let you in soon."})
+			t.conn.Send(encode(Frame{Type: "meeting.removed", Meeting: r.m.ID, Message: "You were moved out of the meeting, back to the lobby."}))
+			t.conn.Send(encode(Frame{Type: "meeting.lobby", Meeting: r.m.ID, Title: r.m.Title, You: t.id, Message: pleaseWait}))
 		}
 		s.lobbyChangedLocked(r)
 	case "end":
@@ -620,7 +632,7 @@ func (s *Service) endLocked(ctx context.Context, p principal.Principal, r *room)
 		return err
 	}
 	r.ended, r.locked = true, false
-	f := Frame{Type: "meeting.ended", Meeting: r.m.ID, Message: "The meeting has ended."}
+	f := encode(Frame{Type: "meeting.ended", Meeting: r.m.ID, Message: "The meeting has ended."})
 	for _, a := range r.in {
 		if a.media != nil {
 			a.media.Close()
@@ -692,7 +704,7 @@ func (s *Service) Sweep(ctx context.Context) {
 			}
 			delete(r.lobby, id)
 			w.state = stateGone
-			w.conn.Send(Frame{Type: "meeting.denied", Meeting: r.m.ID, Message: "Nobody let you in in time. Try again later or contact the organiser."})
+			w.conn.Send(encode(Frame{Type: "meeting.denied", Meeting: r.m.ID, Message: "Nobody let you in in time. Try again later or contact the organiser."}))
 			changed = true
 		}
 		for k, t := range r.grace {

@@ -43,11 +43,7 @@ type meetingError struct {
 // meetingConn hands the meeting service's frames to the connection's queue.
 type meetingConn struct{ c *conn }
 
-func (m meetingConn) Send(f meeting.Frame) {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return
-	}
+func (m meetingConn) Send(b []byte) {
 	m.c.mu.Lock()
 	defer m.c.mu.Unlock()
 	m.c.enqueueLocked(b, frameControl)
