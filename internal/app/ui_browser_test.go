@@ -561,16 +561,6 @@ func TestUIIdentityInBrowser(t *testing.T) {
 		}
 		u.press(kb.Enter)
 		u.waitPage("/signin", "Sign in to Kaigi")
-		// A name lookup of the chat store (GET /api/v1/admin/accounts) that
-		// was in flight as the session ended is refused with 401; the page
-		// ignores it, but the browser logs the refusal. Nothing else may be.
-		time.Sleep(300 * time.Millisecond)
-		for _, m := range u.p.ConsoleErrors() {
-			if m.Source != "network" || !strings.HasSuffix(m.URL, "/api/v1/admin/accounts") || !strings.Contains(m.Text, "status of 401") {
-				u.t.Errorf("console error: %s", m)
-			}
-		}
-		u.p.ClearConsole()
 		if got := u.text(".banner"); !strings.Contains(got, "You have signed out") {
 			u.t.Errorf("banner after signing out = %q", got)
 		}

@@ -56,15 +56,36 @@ function parseRetryAfter(value) {
 }
 
 /**
+ * session carries the requests of the session: when it is ending they are
+ * cancelled, and until the next one begins none is sent, so that nothing of
+ * it reaches the server after it ended (to be refused there with 401).
+ */
+let session = new AbortController();
+
+/** endRequests cancels the requests in flight and holds back new ones. */
+export function endRequests() {
+  session.abort();
+}
+
+/** beginRequests lets requests go again, after endRequests. */
+export function beginRequests() {
+  if (session.signal.aborted) {
+    session = new AbortController();
+  }
+}
+
+/**
  * request sends one request and returns the answer's JSON (null for 204).
  * @param {string} method
  * @param {string} path an absolute path under /api/
  * @param {any} [body] sent as JSON when given
+ * @param {{detached?: boolean}} [options] detached: sent even while the
+ *   session's requests are held back (signing out)
  */
-async function request(method, path, body) {
+async function request(method, path, body, { detached = false } = {}) {
   const headers = { Accept: "application/json" };
   /** @type {RequestInit} */
-  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store", signal: detached ? undefined : session.signal };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -75,7 +96,10 @@ async function request(method, path, body) {
   let res;
   try {
     res = await fetch(path, init);
-  } catch {
+  } catch (err) {
+    if (err && err.name === "AbortError") {
+      throw new ApiError({ status: 0, code: "aborted" });
+    }
     throw new ApiError({ status: 0, code: "offline" });
   }
   let data = null;
@@ -101,7 +125,7 @@ async function request(method, path, body) {
 /** The API's methods. Paths are absolute, e.g. "/api/v1/session". */
 export const api = {
   get: (path) => request("GET", path),
-  post: (path, body) => request("POST", path, body),
+  post: (path, body, options) => request("POST", path, body, options),
   put: (path, body) => request("PUT", path, body),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),

@@ -1,7 +1,7 @@
 // Who is signed in: the answer of GET /api/v1/session, kept for the pages,
 // the header and the router, with listeners told of every change.
 
-import { api, setCSRF } from "./api.js";
+import { api, beginRequests, endRequests, setCSRF } from "./api.js";
 import { navigate } from "./router.js";
 import { setFlash } from "./ui.js";
 
@@ -61,10 +61,14 @@ export async function refreshSession() {
 
 /** signOut ends the session on the server and here. */
 export async function signOut() {
+  // Nothing more of this session goes to the server: what is in flight is
+  // cancelled, and what the pages would still send waits for the next one.
+  endRequests();
   try {
-    await api.post("/api/v1/auth/signout");
+    await api.post("/api/v1/auth/signout", undefined, { detached: true });
   } finally {
-    setSession(null);
+    setSession(null); // the pages stop what they were doing
+    beginRequests();
   }
 }
 
@@ -82,7 +86,9 @@ export function onSessionChange(fn) {
  * signed out here too and sent to sign in, back to this page afterwards.
  */
 export function sessionEnded() {
+  endRequests();
   setSession(null);
+  beginRequests();
   setFlash({ messageKey: "session.ended", tone: "warning" });
   navigate("/signin?next=" + encodeURIComponent(location.pathname + location.search), { replace: true });
 }
