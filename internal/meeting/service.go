@@ -300,8 +300,7 @@ func newCode() (string, []byte) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	code := base64.RawURLEncoding.EncodeToString(b[:])
-	h := sha256.Sum256([]byte(code))
-	return code, h[:]
+	return code, hashCode(code)
 }
 
 func hashCode(code string) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/ids"
@@ -114,27 +115,45 @@ func (s meetingStore) MeetingByCode(ctx context.Context, hash []byte) (meeting.M
 }
 
 func (s meetingStore) MeetingsOf(ctx context.Context, tenant ids.TenantID, account ids.UserID, since time.Time, limit int) ([]meeting.Meeting, error) {
-	rows, err := s.Query(ctx, `SELECT `+meetingCols+` FROM meetings m WHERE m.tenant_id = ? AND m.ends_at > ?
+	const of = `FROM meetings m WHERE m.tenant_id = ? AND m.ends_at > ?
 		AND (m.organizer_id = ? OR m.id IN (SELECT meeting_id FROM meeting_invitees WHERE account_id = ?))
-		ORDER BY m.starts_at DESC LIMIT ?`, string(tenant), ns(since), string(account), string(account), limit)
+		ORDER BY m.starts_at DESC LIMIT ?`
+	args := []any{string(tenant), ns(since), string(account), string(account), limit}
+	rows, err := s.Query(ctx, `SELECT `+meetingCols+` `+of, args...)
 	if err != nil {
 		return nil, err
 	}
 	out := []meeting.Meeting{}
+	at := map[string]int{}
 	for rows.Next() {
 		m, err := scanMeeting(rows)
 		if err != nil {
 			rows.Close()
 			return nil, err
 		}
+		m.Invitees = []meeting.Invitee{}
+		at[m.ID] = len(out)
 		out = append(out, m)
 	}
-	if err := rows.Close(); err != nil {
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		if err := s.invitees(ctx, &out[i]); err != nil {
+	// The invitees of every meeting listed, in one query.
+	rows, err = s.Query(ctx, `SELECT meeting_id, account_id, email, role FROM meeting_invitees
+		WHERE meeting_id IN (SELECT m.id `+of+`) ORDER BY meeting_id, account_id, email`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, acct string
+		var in meeting.Invitee
+		if err := rows.Scan(&id, &acct, &in.Email, &in.Role); err != nil {
 			return nil, err
+		}
+		if i, ok := at[id]; ok {
+			in.Account = ids.UserID(acct)
+			out[i].Invitees = append(out[i].Invitees, in)
 		}
 	}
 	return out, rows.Err()
