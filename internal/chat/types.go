@@ -20,6 +20,7 @@ package chat
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -81,6 +82,21 @@ type Channel struct {
 	LastSeq   int64        `json:"last_seq"`
 	ReadSeq   int64        `json:"read_seq"` // the caller's read position
 	ChatKey   string       `json:"-"`        // one-to-one chats: the pair, so there is one per pair
+}
+
+// Peer returns the other person of a one-to-one chat, whose key names the
+// pair; ok is false for any other channel.
+func (c Channel) Peer(of ids.UserID) (ids.UserID, bool) {
+	a, b, found := strings.Cut(c.ChatKey, "+")
+	switch {
+	case c.Kind != Chat || !found:
+		return "", false
+	case ids.UserID(a) == of:
+		return ids.UserID(b), true
+	case ids.UserID(b) == of:
+		return ids.UserID(a), true
+	}
+	return "", false
 }
 
 // Message is a message as stored; Body is sealed.

@@ -91,3 +91,24 @@ func TestCheckFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerOfAOneToOneChat: the other person of a one-to-one chat comes from
+// its key; other channels, and people not in the pair, have none.
+func TestPeerOfAOneToOneChat(t *testing.T) {
+	c := Channel{Kind: Chat, ChatKey: "ada+max"}
+	if p, ok := c.Peer("ada"); !ok || p != "max" {
+		t.Errorf("ada's peer = %q, %v", p, ok)
+	}
+	if p, ok := c.Peer("max"); !ok || p != "ada" {
+		t.Errorf("max's peer = %q, %v", p, ok)
+	}
+	if _, ok := c.Peer("eve"); ok {
+		t.Error("someone outside the pair has a peer")
+	}
+	if _, ok := (Channel{Kind: Chat, Name: "group"}).Peer("ada"); ok {
+		t.Error("a group chat has a peer")
+	}
+	if _, ok := (Channel{Kind: Standard, ChatKey: "ada+max"}).Peer("ada"); ok {
+		t.Error("a channel has a peer")
+	}
+}

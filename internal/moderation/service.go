@@ -139,7 +139,6 @@ type Store interface {
 	// MessageVersion returns a message's body (sealed) as it was at
 	// version, from its earlier versions if it has changed since.
 	MessageVersion(ctx context.Context, id string, version int) ([]byte, error)
-	ChannelMembers(ctx context.Context, channel string) ([]ids.UserID, error)
 }
 
 // Sealer seals and opens content with a tenant's keys.
@@ -446,14 +445,8 @@ func (s *Service) Screen(ctx context.Context, d chat.Draft) (chat.Screening, err
 	for _, m := range d.Mentions {
 		in.Mentions = append(in.Mentions, string(m))
 	}
-	if d.Channel.Kind == chat.Chat {
-		if ms, err := s.store.ChannelMembers(ctx, d.Channel.ID); err == nil && len(ms) == 2 {
-			for _, m := range ms {
-				if m != d.Actor.User {
-					in.Addressee = string(m)
-				}
-			}
-		}
+	if peer, ok := d.Channel.Peer(d.Actor.User); ok {
+		in.Addressee = string(peer) // a one-to-one chat is aimed at the other person
 	}
 	v, err := s.classify(ctx, in)
 	if err != nil {
