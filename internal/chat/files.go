@@ -12,7 +12,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -64,7 +63,7 @@ func fileKey(id string) string { return "files/" + id }
 func checkFileName(name string) (string, error) {
 	name = path.Base(strings.ReplaceAll(strings.TrimSpace(name), "\\", "/"))
 	if name == "." || name == "/" || name == "" || len(name) > 255 || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || isBidiControl(r) }) {
+		strings.ContainsFunc(name, UnsafeInLine) {
 		return "", errs.E(errs.Invalid, "Give the file a name of 1 to 255 characters, without control or direction-changing characters.")
 	}
 	return name, nil

@@ -161,6 +161,10 @@ func isBidiControl(r rune) bool {
 	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
+// UnsafeInLine reports characters a one-line name or title may not hold:
+// controls, and the invisible ones that reorder text.
+func UnsafeInLine(r rune) bool { return unicode.IsControl(r) || isBidiControl(r) }
+
 // checkBody validates a message body and returns the mentioned accounts.
 func checkBody(body string) ([]ids.UserID, error) {
 	if len(body) > MaxMessageBytes {
@@ -191,7 +195,7 @@ func checkBody(body string) ([]ids.UserID, error) {
 
 func checkName(name string, max int) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > max || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || isBidiControl(r) }) {
+	if name == "" || utf8.RuneCountInString(name) > max || strings.ContainsFunc(name, UnsafeInLine) {
 		return "", errs.E(errs.Invalid, "Give a name of 1 to %d characters on one line.", max)
 	}
 	return name, nil

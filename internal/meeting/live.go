@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -199,7 +200,7 @@ func (s *Service) Join(ctx context.Context, p principal.Principal, req JoinReque
 	}
 	if j.Class == ClassAnonymous {
 		name := strings.TrimSpace(req.Name)
-		if name == "" || utf8.RuneCountInString(name) > 64 || strings.ContainsFunc(name, unsafeInName) {
+		if name == "" || utf8.RuneCountInString(name) > 64 || strings.ContainsFunc(name, chat.UnsafeInLine) {
 			return nil, errBadName
 		}
 		j.Name = name

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/identity"
@@ -217,16 +217,10 @@ func (s *Service) organizerTenant(ctx context.Context, p principal.Principal) (i
 
 func checkTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
-	if title == "" || utf8.RuneCountInString(title) > 200 || !utf8.ValidString(title) || strings.ContainsFunc(title, unsafeInName) {
+	if title == "" || utf8.RuneCountInString(title) > 200 || !utf8.ValidString(title) || strings.ContainsFunc(title, chat.UnsafeInLine) {
 		return "", errs.E(errs.Invalid, "Give the meeting a title of 1 to 200 characters on one line.")
 	}
 	return title, nil
-}
-
-// unsafeInName reports characters a one-line name may not hold: controls,
-// and the invisible ones that reorder text (Trojan Source).
-func unsafeInName(r rune) bool {
-	return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 var inviteeRoles = []string{CoOrganizer, Presenter, Attendee}
