@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,14 @@ func TestMeetingSignallingOverTheSocket(t *testing.T) {
 	if f := org.next(); f.Type != "meeting.error" || f.Code != "invalid" {
 		t.Fatalf("a signal that is not an object: %+v", f)
 	}
+	org.send(map[string]any{"type": "meeting.signal", "meeting": m.ID, "signal": map[string]any{"type": "candidate", "candidate": map[string]string{"candidate": "candidate:garbage"}}})
+	if f := org.next(); f.Type != "meeting.error" || f.Code != "invalid" {
+		t.Fatalf("a malformed ICE candidate: %+v", f)
+	}
+	org.send(map[string]any{"type": "meeting.signal", "meeting": m.ID, "signal": map[string]any{"type": "candidate"}})
+	if f := org.next(); f.Type != "meeting.error" || f.Code != "invalid" {
+		t.Fatalf("a candidate signal without its candidate: %+v", f)
+	}
 	org.send(map[string]any{"type": "meeting.do", "meeting": m.ID, "action": "admit", "who": []string{lobby.You}})
 	if f := guest.until("meeting.admitted"); len(f.Participants) != 2 || !strings.Contains(string(f.Media), "ice_servers") {
 		t.Fatalf("the guest admitted: %+v", f)
@@ -202,6 +211,24 @@ func TestMeetingSignallingOverTheSocket(t *testing.T) {
 	again.send(map[string]any{"type": "meeting.do", "meeting": m.ID, "action": "self_destruct"})
 	if f := again.next(); f.Type != "meeting.error" || f.Code != "invalid" {
 		t.Fatalf("an unknown action: %+v", f)
+	}
+
+	// A renegotiation storm: the storming socket is closed for sending too
+	// fast; the meeting goes on for the others.
+	for range 200 {
+		b, _ := json.Marshal(map[string]any{"type": "meeting.signal", "meeting": m.ID, "signal": map[string]string{"type": "offer", "sdp": "v=0"}})
+		if err := again.ws.Write(t.Context(), websocket.MessageText, b); err != nil {
+			break // closed already
+		}
+	}
+	for f := range again.in {
+		_ = f // drain until the server closes the storming socket
+	}
+	org.send(map[string]any{"type": "meeting.do", "meeting": m.ID, "action": "hand", "on": true})
+	if f := org.untilWith("meeting.participants", func(f mframe) bool {
+		return slices.ContainsFunc(f.Participants, func(p meeting.Participant) bool { return p.Role == meeting.Organizer && p.Hand })
+	}); len(f.Participants) == 0 {
+		t.Fatal("the meeting stopped for the others")
 	}
 }
 

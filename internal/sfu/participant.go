@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -339,6 +341,13 @@ func (p *Participant) AddICECandidate(c webrtc.ICECandidateInit) (err error) {
 	defer p.recoverBadSignal(&err)
 	if len(c.Candidate) > 1024 {
 		return fmt.Errorf("%w: candidate too long", ErrBadSignal)
+	}
+	// Checked now, not when a queued candidate is applied: a malformed one
+	// is refused to its sender at once. Empty means end of candidates.
+	if c.Candidate != "" {
+		if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
+			return fmt.Errorf("%w: candidate: %v", ErrBadSignal, err)
+		}
 	}
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
