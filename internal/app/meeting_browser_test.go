@@ -106,6 +106,11 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	if !(o2 > o1 && oa2 >= oa1 && of2 >= of1) {
 		t.Errorf("the organiser's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", o1, o2, oa1, oa2, of1, of2)
 	}
+	// All media goes over the loopback: each browser's chosen route is to
+	// the server's loopback address (the SFU listens on nothing else).
+	for _, u := range []ui{org, guest} {
+		u.waitUntil("a route to the media server", `/^udp 127\.0\.0\.1:\d+$/.test((document.getElementById("meet-health-route") || {}).textContent || "")`)
+	}
 	// The camera goes out in simulcast layers, of which the server picks
 	// the one each grid needs.
 	for _, u := range []ui{org, guest} {

@@ -584,8 +584,15 @@ function live(root, title, status, code, info, stream, name) {
     let frames = 0;
     let audioBytes = 0;
     let layers = 0;
+    let route = "";
     const report = await pc.getStats();
     report.forEach((s) => {
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+        const remote = report.get(s.remoteCandidateId);
+        if (remote) {
+          route = `${remote.protocol} ${remote.address}:${remote.port}`;
+        }
+      }
       if (s.type === "outbound-rtp" && s.kind === "video" && (s.bytesSent || 0) > 0) {
         layers++;
       }
@@ -609,6 +616,8 @@ function live(root, title, status, code, info, stream, name) {
       h("dd", { id: "meet-health-frames" }, String(frames)),
       h("dt", { i18n: "meet.health.layers" }),
       h("dd", { id: "meet-health-layers" }, String(layers)),
+      h("dt", { i18n: "meet.health.route" }),
+      h("dd", { id: "meet-health-route" }, route),
     );
   }
 
