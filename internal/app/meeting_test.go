@@ -467,6 +467,10 @@ func TestMeetingRoutes(t *testing.T) {
 	}
 	var created meeting.Created
 	r.json(t, &created)
+	// The tenant's defaults, out of the box, are the safe ones.
+	if o := created.Options; o.LobbyBypass != identity.BypassOrganization || o.Admitters != identity.AdmitOrganizers || o.AllowAnonymous {
+		t.Errorf("default options %+v, want organization, organizers, no anonymous join", o)
+	}
 	if !strings.Contains(created.Link, "/meet#") || len(codeOf(t, created.Link)) != 22 {
 		t.Fatalf("link %q", created.Link)
 	}
@@ -529,5 +533,77 @@ func TestMeetingRoutes(t *testing.T) {
 	}
 	if r := w.member.do("POST", "/api/v1/meetings/instant", map[string]string{"channel": w.general.ID}); r.status != 201 {
 		t.Fatalf("an instant meeting: %d %s", r.status, r.body)
+	}
+}
+
+// TestPresentersAdmitOnlyWhenTheMeetingSaysSo covers who may admit, the
+// meeting chat (admitted people only) and an organiser muting someone.
+func TestPresentersAdmitOnlyWhenTheMeetingSaysSo(t *testing.T) {
+	w := startMeetingWorld(t)
+	ctx := t.Context()
+	now := w.s.Clock.Now()
+	m, err := w.s.Meetings.Create(ctx, w.people["organizer"], meeting.NewMeeting{Title: "Demo", Start: now, End: now.Add(time.Hour),
+		Invitees: []meeting.Invitee{{Account: w.people["invited member"].User, Role: meeting.Presenter}},
+		Options:  &meeting.Options{LobbyBypass: identity.BypassInvited, Admitters: identity.AdmitOrganizers}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := codeOf(t, m.Link)
+	join := func(who string) (*meeting.Attendance, *frames) {
+		t.Helper()
+		f := &frames{}
+		a, err := w.s.Meetings.Join(ctx, w.people[who], meeting.JoinRequest{Code: code}, f)
+		if err != nil {
+			t.Fatalf("%s joins: %v", who, err)
+		}
+		return a, f
+	}
+	o, _ := join("organizer")
+	pr, prf := join("invited member") // a presenter, invited: bypasses
+	if _, ok := prf.last("meeting.admitted"); !ok {
+		t.Fatalf("the presenter: %v", prf.types())
+	}
+	g, gf := join("guest")
+	if _, ok := prf.last("meeting.waiting"); ok {
+		t.Fatal("a presenter sees the lobby although only organisers admit")
+	}
+	if err := pr.Do(ctx, meeting.Command{Action: "admit", Who: []string{g.ID()}}); err == nil {
+		t.Fatal("a presenter admitted while only organisers may")
+	}
+	if _, err := w.s.Meetings.SetOptions(ctx, w.people["organizer"], m.ID, meeting.Options{LobbyBypass: identity.BypassInvited, Admitters: identity.AdmitOrganizersAndPresenters}); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := prf.last("meeting.waiting"); !ok || len(f.Lobby) != 1 {
+		t.Fatalf("the presenter now sees the lobby: %v", prf.types())
+	}
+	if err := pr.Do(ctx, meeting.Command{Action: "admit", Who: []string{g.ID()}}); err != nil {
+		t.Fatalf("a presenter admits when the meeting says so: %v", err)
+	}
+	adm, ok := gf.last("meeting.admitted")
+	if !ok || adm.Chat == "" {
+		t.Fatalf("the guest is admitted with the meeting chat: %+v", gf.got)
+	}
+
+	// The meeting chat is for the people admitted.
+	if _, err := w.s.Chat.Send(ctx, w.people["guest"], adm.Chat, "hello from the guest", ""); err != nil {
+		t.Fatalf("an admitted guest writes in the meeting chat: %v", err)
+	}
+	if _, err := w.s.Chat.Send(ctx, w.people["member"], adm.Chat, "let me in", ""); err == nil {
+		t.Fatal("someone who never joined wrote in the meeting chat")
+	}
+
+	// Muting: organisers only.
+	if err := pr.Do(ctx, meeting.Command{Action: "mute", Who: []string{g.ID()}}); err == nil {
+		t.Fatal("a presenter muted someone")
+	}
+	if err := g.Do(ctx, meeting.Command{Action: "media", Kind: "audio", On: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Do(ctx, meeting.Command{Action: "mute", Who: []string{g.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := gf.last("meeting.participants")
+	if i := slices.IndexFunc(f.Participants, func(p meeting.Participant) bool { return p.ID == g.ID() }); i < 0 || f.Participants[i].Audio {
+		t.Fatalf("the guest is shown muted: %+v", f.Participants)
 	}
 }
