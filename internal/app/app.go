@@ -37,6 +37,7 @@ import (
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/identity/mfa/passkey"
 	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/jobs"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/moderation"
@@ -85,6 +86,10 @@ type App struct {
 	// Moderation applies tenants' moderation policies to chat messages and
 	// runs the review queue.
 	Moderation *moderation.Service
+
+	// Jobs runs background work (retention, exports, …) on this node:
+	// services register their kinds in New; Serve runs it.
+	Jobs *jobs.Runner
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -211,6 +216,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.closers = append(a.closers, a.Bus.Close)
 
 	a.Audit = audit.New(a.Clock)
+	a.Jobs = jobs.NewRunner(store.Jobs(a.DB), jobs.Options{Clock: a.Clock, Log: log})
 	rp, err := relyingParty(cfg.URL(), a.Clock)
 	if err != nil {
 		log.Warn("passkeys are unavailable, and so are operator setup and passkey sign-in: set public_url (KAIGI_PUBLIC_URL) to the https:// URL people open, or http://localhost:<port> for local use",
@@ -364,6 +370,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer wg.Done()
 		a.checkpointLoop(jobs)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.Jobs.Run(jobs) // an interrupted job goes back to the queue and resumes from its last checkpoint
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
