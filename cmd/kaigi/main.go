@@ -70,6 +70,10 @@ Usage:
   kaigi moderation classify [--lang en|ja] [--policy file.json]
                                             read messages, one per line, on standard input;
                                             print one JSON verdict per line (and the policy's action)
+  kaigi transparency verify --bundle F --key K [--state S]
+                                            check a tenant's access-transparency log offline: the
+                                            bundle fetched from the API, the service's verifier key,
+                                            and the state kept from the last check
   kaigi version                             print the version
 
 'kaigi serve --help' lists the configuration flags; every command takes them.
@@ -108,6 +112,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("moderation needs a subcommand: classify")
 		}
 		return moderationClassify(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "transparency":
+		if len(args) == 0 || args[0] != "verify" {
+			return fmt.Errorf("transparency needs a subcommand: verify")
+		}
+		return transparencyVerify(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kaigi", app.Version)
 		return nil

@@ -45,6 +45,7 @@ import (
 	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/signing"
 	"github.com/kaigi/kaigi/internal/store"
+	"github.com/kaigi/kaigi/internal/transparency"
 	"github.com/kaigi/kaigi/web"
 )
 
@@ -90,6 +91,9 @@ type App struct {
 	// Jobs runs background work (retention, exports, …) on this node:
 	// services register their kinds in New; Serve runs it.
 	Jobs *jobs.Runner
+
+	// Transparency is the per-tenant access-transparency log.
+	Transparency *transparency.Log
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -217,6 +221,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	a.Audit = audit.New(a.Clock)
 	a.Jobs = jobs.NewRunner(store.Jobs(a.DB), jobs.Options{Clock: a.Clock, Log: log})
+	a.Transparency = transparency.New(store.Transparency(a.DB), a.Signing, a.Clock, originPrefix(cfg.URL()))
 	rp, err := relyingParty(cfg.URL(), a.Clock)
 	if err != nil {
 		log.Warn("passkeys are unavailable, and so are operator setup and passkey sign-in: set public_url (KAIGI_PUBLIC_URL) to the https:// URL people open, or http://localhost:<port> for local use",
@@ -294,8 +299,18 @@ func (a *App) routes() {
 	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
 	httpapi.RegisterMeetings(a.HTTP, a.Meetings)
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
+	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
+}
+
+// originPrefix names the deployment in the origin of its signed logs: the
+// host (and port) of its public URL.
+func originPrefix(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "kaigi"
 }
 
 // Record appends an audit entry in a transaction of its own.

@@ -282,6 +282,13 @@ var allowed = map[string][]string{
 	"GET /api/v1/meeting-links/{code}":     all(),
 	// The meeting-only socket is public: the link's code and the lobby decide.
 	"GET /api/v1/meetings/live": all(),
+	// The access-transparency log: those who watch the operator for the tenant.
+	"GET /api/v1/transparency/head":               {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/checkpoints/{size}": {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/entries":            {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/proofs/inclusion":   {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/proofs/consistency": {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/bundle":             {"tenant_admin", "compliance_officer"},
 	// Moderation: the policy is the admins' and compliance officers'; the
 	// review queue only compliance officers'; anyone in a tenant may report
 	// a message they can see and read the notices sent to them.

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/transparency"
+)
+
+// Bodies of the access-transparency routes.
+type (
+	// MerkleProofBody is a Merkle proof: the hashes, base64, in the order RFC 6962
+	// (and transparency-dev/merkle's verifiers) expect.
+	MerkleProofBody struct {
+		Hashes [][]byte `json:"hashes"`
+	}
+	// CheckpointBody is one signed checkpoint.
+	CheckpointBody struct {
+		Checkpoint string `json:"checkpoint"`
+	}
+)
+
+// transparencyReaders are the people of a tenant who watch the operator:
+// tenant admins, compliance officers and lockbox approvers.
+var transparencyReaders = principal.Policy{Name: "role tenant_admin, compliance_officer or lockbox_approver", Allow: func(p principal.Principal) error {
+	for _, r := range []principal.Role{principal.TenantAdmin, principal.ComplianceOfficer, principal.LockboxApprover} {
+		if principal.HasRole(r).Allow(p) == nil {
+			return nil
+		}
+	}
+	return principal.HasRole(principal.LockboxApprover).Allow(p)
+}}
+
+// RegisterTransparency registers the routes of the tenant's
+// access-transparency log: its signed head and earlier checkpoints, its
+// entries, inclusion and consistency proofs, and bundles for offline
+// checking with `kaigi transparency verify`. The tenant is the principal's.
+func RegisterTransparency(s *Server, l *transparency.Log) {
+	route := func(method, pattern, summary string, resp any, h HandlerFunc) {
+		s.Handle(Route{Method: method, Pattern: pattern, Policy: transparencyReaders, Doc: Doc{Summary: summary, Tag: "transparency", Response: resp}, Handler: h})
+	}
+	u := func(r *http.Request, name string, def int64) (uint64, error) {
+		n, err := queryInt(r, name, def)
+		return uint64(n), err
+	}
+	route("GET", "/api/v1/transparency/head", "The access-transparency log's current size, root and signed checkpoint.", transparency.Head{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (transparency.Head, error) {
+			return l.Head(r.Context(), p.Tenant)
+		}))
+	route("GET", "/api/v1/transparency/checkpoints/{size}", "The checkpoint signed when the log had {size} entries.", CheckpointBody{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (CheckpointBody, error) {
+			size, err := pathUint(r, "size")
+			if err != nil {
+				return CheckpointBody{}, err
+			}
+			cp, err := l.Checkpoint(r.Context(), p.Tenant, size)
+			return CheckpointBody{Checkpoint: cp}, err
+		}))
+	route("GET", "/api/v1/transparency/entries", "Entries of the log from ?from= (default 0), at most ?limit= (default and maximum 1000), with their leaf hashes.", []transparency.Leaf{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]transparency.Leaf, error) {
+			from, err := u(r, "from", 0)
+			if err != nil {
+				return nil, err
+			}
+			limit, err := queryInt(r, "limit", transparency.MaxLeaves)
+			if err != nil {
+				return nil, err
+			}
+			return l.Leaves(r.Context(), p.Tenant, from, int(limit))
+		}))
+	route("GET", "/api/v1/transparency/proofs/inclusion", "Proof that entry ?index= is in the tree of ?size= entries.", MerkleProofBody{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (MerkleProofBody, error) {
+			index, err := u(r, "index", 0)
+			if err != nil {
+				return MerkleProofBody{}, err
+			}
+			size, err := u(r, "size", 0)
+			if err != nil {
+				return MerkleProofBody{}, err
+			}
+			h, err := l.InclusionProof(r.Context(), p.Tenant, index, size)
+			return MerkleProofBody{Hashes: h}, err
+		}))
+	route("GET", "/api/v1/transparency/proofs/consistency", "Proof that the tree of ?from= entries is a prefix of the tree of ?to= entries.", MerkleProofBody{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (MerkleProofBody, error) {
+			from, err := u(r, "from", 0)
+			if err != nil {
+				return MerkleProofBody{}, err
+			}
+			to, err := u(r, "to", 0)
+			if err != nil {
+				return MerkleProofBody{}, err
+			}
+			h, err := l.ConsistencyProof(r.Context(), p.Tenant, from, to)
+			return MerkleProofBody{Hashes: h}, err
+		}))
+	route("GET", "/api/v1/transparency/bundle", "Everything to check the log offline: the signed checkpoint, the consistency proof from ?since= (the size seen last time) and the entries from ?first= (0 for a full check, or since).", transparency.Bundle{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (transparency.Bundle, error) {
+			since, err := u(r, "since", 0)
+			if err != nil {
+				return transparency.Bundle{}, err
+			}
+			first, err := u(r, "first", 0)
+			if err != nil {
+				return transparency.Bundle{}, err
+			}
+			return l.Bundle(r.Context(), p.Tenant, since, first)
+		}))
+}
+
+// pathUint reads a path value that must be a whole number.
+func pathUint(r *http.Request, name string) (uint64, error) {
+	n, err := strconv.ParseUint(r.PathValue(name), 10, 64)
+	if err != nil {
+		return 0, errs.E(errs.Invalid, "%s must be a whole number of 0 or more.", name)
+	}
+	return n, nil
+}
