@@ -39,6 +39,7 @@ import (
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/jobs"
 	"github.com/kaigi/kaigi/internal/keys"
+	"github.com/kaigi/kaigi/internal/lockbox"
 	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/moderation"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -94,6 +95,10 @@ type App struct {
 
 	// Transparency is the per-tenant access-transparency log.
 	Transparency *transparency.Log
+
+	// Lockbox is operators' access to tenant content under grants the
+	// tenant approved.
+	Lockbox *lockbox.Service
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -252,6 +257,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		PublicURL: cfg.URL(), Media: media, Blobs: a.Blobs})
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
+	a.Lockbox = lockbox.New(lockbox.Options{Store: store.Lockbox(a.DB), Resources: lockboxResources{a.DB}, Confirm: a.Identity, Audit: a.Audit,
+		Transparency: a.Transparency, Clock: a.Clock, Log: log})
+	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, a.Identity, a.Bus, log, a.Registry, a.Meetings
@@ -300,6 +308,7 @@ func (a *App) routes() {
 	httpapi.RegisterMeetings(a.HTTP, a.Meetings)
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
+	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat})
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

@@ -173,6 +173,7 @@ var actors = map[string]principal.Principal{
 	"guest":              {Kind: principal.Guest, Tenant: "t1", User: "g1", Session: "s", Client: "browser"},
 	"tenant_admin":       {Kind: principal.Member, Tenant: "t1", User: "a1", Roles: []principal.Role{principal.TenantAdmin}, Session: "s", Client: "browser"},
 	"compliance_officer": {Kind: principal.Member, Tenant: "t1", User: "c1", Roles: []principal.Role{principal.ComplianceOfficer}, Session: "s", Client: "browser"},
+	"lockbox_approver":   {Kind: principal.Member, Tenant: "t1", User: "l1", Roles: []principal.Role{principal.LockboxApprover}, Session: "s", Client: "browser"},
 	"operator":           {Kind: principal.Operator, User: "o1", Session: "s", Client: "browser"},
 	"operator_grant":     {Kind: principal.Operator, User: "o1", Session: "s", Client: "browser", Grant: &principal.Grant{ID: "g", Tenant: "t1"}},
 	"system":             {Kind: principal.System, User: "job", Tenant: "t1"},
@@ -181,10 +182,10 @@ var actors = map[string]principal.Principal{
 }
 
 var (
-	tenantUsers    = []string{"member", "member_api_token", "guest", "tenant_admin", "compliance_officer"}
-	tenantBrowsers = []string{"member", "guest", "tenant_admin", "compliance_officer"}
-	selfService    = []string{"member", "guest", "tenant_admin", "compliance_officer", "operator", "operator_grant", "enrol_mfa"}
-	sessions       = []string{"member", "guest", "tenant_admin", "compliance_officer", "operator", "operator_grant", "pending_mfa", "enrol_mfa"}
+	tenantUsers    = []string{"member", "member_api_token", "guest", "tenant_admin", "compliance_officer", "lockbox_approver"}
+	tenantBrowsers = []string{"member", "guest", "tenant_admin", "compliance_officer", "lockbox_approver"}
+	selfService    = []string{"member", "guest", "tenant_admin", "compliance_officer", "lockbox_approver", "operator", "operator_grant", "enrol_mfa"}
+	sessions       = []string{"member", "guest", "tenant_admin", "compliance_officer", "lockbox_approver", "operator", "operator_grant", "pending_mfa", "enrol_mfa"}
 )
 
 // allowed says, for every route, which actors may use it. A route missing
@@ -223,7 +224,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/admin/policy":                    {"tenant_admin"},
 	"PUT /api/v1/admin/policy":                    {"tenant_admin"},
 	"POST /api/v1/admin/policy/what-if":           {"tenant_admin"},
-	"POST /api/v1/accounts/{id}/renew":            {"member", "member_api_token", "tenant_admin", "compliance_officer"},
+	"POST /api/v1/accounts/{id}/renew":            {"member", "member_api_token", "tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/admin/invitations":               {"tenant_admin"},
 	"GET /api/v1/admin/signins":                   {"tenant_admin"},
 	// Passkeys: enrolment is self-service; sign-in and the first operator's
@@ -247,7 +248,7 @@ var allowed = map[string][]string{
 	"POST /api/v1/notifications/read":                tenantUsers,
 	"GET /api/v1/files/{id}":                         tenantUsers,
 	"GET /api/v1/teams":                              tenantUsers,
-	"POST /api/v1/teams":                             {"member", "member_api_token", "tenant_admin", "compliance_officer"},
+	"POST /api/v1/teams":                             {"member", "member_api_token", "tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/teams/{id}/members":                 tenantUsers,
 	"PUT /api/v1/teams/{id}/members/{account}":       tenantUsers,
 	"DELETE /api/v1/teams/{id}/members/{account}":    tenantUsers,
@@ -282,13 +283,26 @@ var allowed = map[string][]string{
 	"GET /api/v1/meeting-links/{code}":     all(),
 	// The meeting-only socket is public: the link's code and the lobby decide.
 	"GET /api/v1/meetings/live": all(),
+	// The lockbox: operators file, use and end their requests; the
+	// tenant's approvers decide; approvers, admins and compliance officers
+	// watch. Reads under a grant are the operator's (the lockbox service
+	// then checks the grant).
+	"POST /api/v1/operator/lockbox":                                 {"operator", "operator_grant"},
+	"GET /api/v1/operator/lockbox":                                  {"operator", "operator_grant"},
+	"POST /api/v1/operator/lockbox/{id}/activate":                   {"operator", "operator_grant"},
+	"POST /api/v1/operator/lockbox/{id}/end":                        {"operator", "operator_grant"},
+	"GET /api/v1/operator/lockbox/{id}/channels/{channel}/messages": {"operator", "operator_grant"},
+	"GET /api/v1/lockbox/requests":                                  {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"POST /api/v1/lockbox/requests/{id}/approve":                    {"lockbox_approver"},
+	"POST /api/v1/lockbox/requests/{id}/deny":                       {"lockbox_approver"},
+	"POST /api/v1/lockbox/requests/{id}/revoke":                     {"lockbox_approver"},
 	// The access-transparency log: those who watch the operator for the tenant.
-	"GET /api/v1/transparency/head":               {"tenant_admin", "compliance_officer"},
-	"GET /api/v1/transparency/checkpoints/{size}": {"tenant_admin", "compliance_officer"},
-	"GET /api/v1/transparency/entries":            {"tenant_admin", "compliance_officer"},
-	"GET /api/v1/transparency/proofs/inclusion":   {"tenant_admin", "compliance_officer"},
-	"GET /api/v1/transparency/proofs/consistency": {"tenant_admin", "compliance_officer"},
-	"GET /api/v1/transparency/bundle":             {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/transparency/head":               {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/checkpoints/{size}": {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/entries":            {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/proofs/inclusion":   {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/proofs/consistency": {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/bundle":             {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	// Moderation: the policy is the admins' and compliance officers'; the
 	// review queue only compliance officers'; anyone in a tenant may report
 	// a message they can see and read the notices sent to them.

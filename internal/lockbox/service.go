@@ -332,7 +332,7 @@ func (s *Service) Read(ctx context.Context, p principal.Principal, tenant ids.Te
 		return refuse("unknown grant", nil)
 	case r.Operator != p.User:
 		return refuse("another operator's grant", &r)
-	case r.Tenant != tenant || p.Grant.Tenant != tenant:
+	case r.Tenant != tenant || (p.Grant.Tenant != "" && p.Grant.Tenant != tenant):
 		return refuse("grant for another tenant", &r)
 	case !r.Live(s.o.Clock.Now()):
 		return refuse("grant "+r.State+" or ended", &r)
@@ -408,6 +408,21 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Request returns one request to its operator or to the people of its
+// tenant who watch the lockbox.
+func (s *Service) Request(ctx context.Context, p principal.Principal, id string) (Request, error) {
+	r, err := s.o.Store.LockboxRequest(ctx, id)
+	if err != nil {
+		return Request{}, errNotFound
+	}
+	mine := p.Kind == principal.Operator && p.User == r.Operator
+	watcher := p.Tenant == r.Tenant && (p.Has(principal.LockboxApprover) || p.Has(principal.TenantAdmin) || p.Has(principal.ComplianceOfficer))
+	if !mine && !watcher {
+		return Request{}, errNotFound
+	}
+	return r, nil
+}
+
 // Requests lists requests: a tenant's for its approvers, admins and
 // compliance officers; an operator's own for an operator.
 func (s *Service) Requests(ctx context.Context, p principal.Principal, limit int) ([]Request, error) {
@@ -419,4 +434,20 @@ func (s *Service) Requests(ctx context.Context, p principal.Principal, limit int
 		return s.o.Store.LockboxRequests(ctx, p.Tenant, "", limit)
 	}
 	return nil, errs.E(errs.Forbidden, "You do not have permission to see lockbox requests.")
+}
+
+// Run sweeps every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.o.Log.Error("lockbox: sweep", "err", err)
+			}
+		}
+	}
 }
