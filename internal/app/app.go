@@ -274,7 +274,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.HTTP = httpapi.New(httpapi.Options{
 		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),
-		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry,
+		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry, Refused: a.operatorRefused,
 	})
 	// The service's own key (operator secrets) exists before any request.
 	if err := a.Identity.EnsureKeys(ctx, ids.ServiceTenant); err != nil {

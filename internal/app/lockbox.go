@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/lockbox"
 	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/store"
 )
 
@@ -69,4 +72,24 @@ func (o operatorReads) ChannelMessages(ctx context.Context, tenant ids.TenantID,
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// operatorRefused audits every request of an operator that a route's
+// policy refused — in the service's log and, when the operator named a
+// grant, in that grant's tenant's — so that an operator trying the
+// tenants' own routes leaves a trace the tenant and the provider can see.
+func (a *App) operatorRefused(ctx context.Context, p principal.Principal, route string, err error) {
+	if p.Kind != principal.Operator {
+		return
+	}
+	tenants := []ids.TenantID{ids.ServiceTenant}
+	if p.Grant != nil && ids.Valid(string(p.Grant.Tenant)) {
+		tenants = append(tenants, p.Grant.Tenant)
+	}
+	for _, t := range tenants {
+		if rerr := a.Record(context.WithoutCancel(ctx), audit.Entry{Actor: p, Tenant: t, Action: "operator.refused", Target: "route:" + route,
+			Result: audit.Denied, Details: map[string]string{"code": string(errs.CodeOf(err))}}); rerr != nil {
+			a.Log.LogAttrs(ctx, slog.LevelError, "audit an operator's refused request", slog.String("route", route), slog.String("err", rerr.Error()))
+		}
+	}
 }

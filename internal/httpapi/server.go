@@ -83,6 +83,10 @@ type Options struct {
 	TrustedProxies []*net.IPNet // whose X-Forwarded-For is believed
 	CSP            string       // Content-Security-Policy for every response
 	Registerer     prometheus.Registerer
+	// Refused, when set, is told of every request a route's policy
+	// refused, after the refusal is logged (the app audits operators'
+	// refusals with it).
+	Refused func(ctx context.Context, p principal.Principal, route string, err error)
 }
 
 // Server holds the routes and the middleware around them.
@@ -199,6 +203,9 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *Route) {
 	if err := rt.Policy.Allow(p); err != nil {
 		s.log.InfoContext(ctx, "request refused", "request_id", RequestID(ctx), "route", rt.Method+" "+rt.Pattern,
 			"policy", rt.Policy.Name, "actor_kind", p.ActorKind(), "tenant", string(p.Tenant), "code", string(errs.CodeOf(err)))
+		if s.opts.Refused != nil {
+			s.opts.Refused(ctx, p, rt.Method+" "+rt.Pattern, err)
+		}
 		WriteError(w, r, s.log, err)
 		return
 	}
