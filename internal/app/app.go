@@ -40,6 +40,7 @@ import (
 	"github.com/kaigi/kaigi/internal/jobs"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/lockbox"
+	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/moderation"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -99,6 +100,9 @@ type App struct {
 	// Lockbox is operators' access to tenant content under grants the
 	// tenant approved.
 	Lockbox *lockbox.Service
+
+	// Mailer sends Kaigi's emails (SMTP, or nothing when unconfigured).
+	Mailer mail.Mailer
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -226,6 +230,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 	a.Audit = audit.New(a.Clock)
 	a.Jobs = jobs.NewRunner(store.Jobs(a.DB), jobs.Options{Clock: a.Clock, Log: log})
+	if a.Mailer, err = newMailer(cfg, log); err != nil {
+		return nil, &StartError{"email", fmt.Errorf("%v; check smtp_addr, smtp_from and smtp_tls", err)}
+	}
 	a.Transparency = transparency.New(store.Transparency(a.DB), a.Signing, a.Clock, originPrefix(cfg.URL()))
 	rp, err := relyingParty(cfg.URL(), a.Clock)
 	if err != nil {
@@ -258,7 +265,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
 	a.Lockbox = lockbox.New(lockbox.Options{Store: store.Lockbox(a.DB), Resources: lockboxResources{a.DB}, Confirm: a.Identity, Audit: a.Audit,
-		Transparency: a.Transparency, Clock: a.Clock, Log: log})
+		Transparency: a.Transparency, Clock: a.Clock, Log: log, Notify: a.notifyApprovers})
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)

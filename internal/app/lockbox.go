@@ -2,13 +2,20 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/chat"
+	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/lockbox"
+	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/store"
@@ -91,5 +98,56 @@ func (a *App) operatorRefused(ctx context.Context, p principal.Principal, route 
 			Result: audit.Denied, Details: map[string]string{"code": string(errs.CodeOf(err))}}); rerr != nil {
 			a.Log.LogAttrs(ctx, slog.LevelError, "audit an operator's refused request", slog.String("route", route), slog.String("err", rerr.Error()))
 		}
+	}
+}
+
+// newMailer returns the deployment's mailer: SMTP when smtp_addr is set,
+// else one that sends nothing.
+func newMailer(cfg config.Config, log *slog.Logger) (mail.Mailer, error) {
+	if cfg.SMTPAddr == "" {
+		return mail.Discard{Log: log}, nil
+	}
+	m := &mail.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// notifyApprovers tells a tenant's lockbox approvers of a new request, by
+// email, with what they need to decide — never tenant content — and a link
+// to the lockbox page. Each sending is audited in the tenant's log.
+func (a *App) notifyApprovers(ctx context.Context, r lockbox.Request) {
+	accounts, err := a.DB.Accounts(ctx, identity.TenantRealm, r.Tenant)
+	if err != nil {
+		a.Log.Error("lockbox: list approvers", "tenant", string(r.Tenant), "err", err)
+		return
+	}
+	var to []string
+	for _, acct := range accounts {
+		if acct.State == identity.AccountActive && acct.Kind == principal.Member && slices.Contains(acct.Roles, principal.LockboxApprover) {
+			to = append(to, acct.Email)
+		}
+	}
+	result, detail := audit.Success, ""
+	if len(to) == 0 {
+		result, detail = audit.Failure, "the tenant has no lockbox approver"
+	} else {
+		text := fmt.Sprintf("The operator of your Kaigi service asks for access to your organisation's data.\n\n"+
+			"Justification: %s\nSupport ticket: %s\nResources: %s\nDuration once approved: %s\nThe request expires unanswered at %s.\n\n"+
+			"Reason given by the operator:\n%s\n\nApprove (with your passkey) or deny it at %s/compliance/lockbox\n",
+			r.Justification, r.Ticket, strings.Join(r.Resources, ", "), time.Duration(r.Duration), r.ExpiresAt.Format(time.RFC1123), r.Reason, a.Config.URL())
+		if err := a.Mailer.Send(ctx, mail.Message{To: to, Subject: "Lockbox request " + r.Ticket + " waits for your decision", Text: text}); err != nil {
+			result, detail = audit.Failure, "the email could not be sent"
+			a.Log.Error("lockbox: email approvers", "tenant", string(r.Tenant), "request", r.ID, "err", err)
+		}
+	}
+	details := map[string]string{"request": r.ID, "recipients": fmt.Sprint(len(to))}
+	if detail != "" {
+		details["problem"] = detail
+	}
+	if err := a.Record(ctx, audit.Entry{Actor: principal.Job("lockbox", r.Tenant), Tenant: r.Tenant, Action: "lockbox.notify", Target: "lockbox:" + r.ID,
+		Result: result, Details: details}); err != nil {
+		a.Log.Error("lockbox: audit the notification", "err", err)
 	}
 }

@@ -1,8 +1,12 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +14,10 @@ import (
 	"github.com/kaigi/kaigi/internal/app/apptest"
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/chat"
+	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/identity/mfa/passkey/passkeytest"
 	"github.com/kaigi/kaigi/internal/lockbox"
+	"github.com/kaigi/kaigi/internal/mail/mailtest"
 	"github.com/kaigi/kaigi/internal/transparency"
 )
 
@@ -40,7 +46,10 @@ func setUpOperator(t *testing.T, s *apptest.Server) *client {
 // which verifies with the published key; at the grant's end the operator is
 // refused.
 func TestLockboxOverHTTP(t *testing.T) {
-	w, passkey := passkeyAdmin(t)
+	smtp := mailtest.Start(t, mailtest.Options{Plain: true})
+	w, passkey := passkeyAdmin(t, func(c *config.Config) {
+		c.SMTPAddr, c.SMTPFrom, c.SMTPTLS = smtp.Addr, "kaigi@ops.example", "none"
+	})
 	adminID := mustAccount(t, w, "admin@acme.example")
 	if r := w.admin.do("PUT", "/api/v1/admin/accounts/"+string(adminID)+"/roles", map[string]any{"roles": []string{"tenant_admin", "lockbox_approver"}}); r.status != 204 {
 		t.Fatalf("make the admin an approver: %d %s", r.status, r.body)
@@ -92,6 +101,18 @@ func TestLockboxOverHTTP(t *testing.T) {
 		t.Fatalf("file: %d %s", r.status, r.body)
 	}
 	r.json(t, &req)
+	// The approver is told by email: what is asked and where to decide, no content.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	mails, err := smtp.Wait(ctx, 1)
+	cancel()
+	if err != nil || len(mails) != 1 {
+		t.Fatalf("emails to the approver: %v, %d", err, len(mails))
+	}
+	text, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(mails[0].Body)))
+	if mails[0].To[0] != "admin@acme.example" || !strings.Contains(string(text), "SUP-42") || !strings.Contains(string(text), "/compliance/lockbox") ||
+		strings.Contains(string(text), "message 0") {
+		t.Fatalf("the approver's email to %v:\n%s", mails[0].To, text)
+	}
 	read := func(channel string) response {
 		return op.do("GET", "/api/v1/operator/lockbox/"+req.ID+"/channels/"+channel+"/messages", nil)
 	}

@@ -25,7 +25,7 @@ import (
 // startPasskeyNode starts a node (on PostgreSQL when pg is set) whose
 // public URL is http://localhost:<port>, a URL WebAuthn accepts (an IP
 // address cannot be an RP ID); clients reach it at 127.0.0.1:<port>, s.URL.
-func startPasskeyNode(t *testing.T, pg bool) *apptest.Server {
+func startPasskeyNode(t *testing.T, pg bool, adjust ...func(*config.Config)) *apptest.Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,6 +37,9 @@ func startPasskeyNode(t *testing.T, pg bool) *apptest.Server {
 		c.Addr = "127.0.0.1:" + port
 		c.PublicURL = "http://localhost:" + port
 		c.TrustedProxies = "127.0.0.1/32"
+		for _, f := range adjust {
+			f(c)
+		}
 	}})
 }
 
@@ -47,9 +50,9 @@ func startPasskeyWorld(t *testing.T) *world {
 	return startPasskeyWorldOn(t, false)
 }
 
-func startPasskeyWorldOn(t *testing.T, pg bool) *world {
+func startPasskeyWorldOn(t *testing.T, pg bool, adjust ...func(*config.Config)) *world {
 	t.Helper()
-	s := startPasskeyNode(t, pg)
+	s := startPasskeyNode(t, pg, adjust...)
 	tenant, link, err := s.Identity.CreateTenant(t.Context(), principal.Job("test", ""), identity.NewTenant{Name: "Acme Corp", Domain: "acme.example", AdminEmail: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -371,9 +374,9 @@ func TestPhishingResistantPolicyNeedsAPasskey(t *testing.T) {
 }
 
 // passkeyAdmin is a world whose admin signed in and enrolled a passkey.
-func passkeyAdmin(t *testing.T) (*world, *passkeytest.Authenticator) {
+func passkeyAdmin(t *testing.T, adjust ...func(*config.Config)) (*world, *passkeytest.Authenticator) {
 	t.Helper()
-	w := startPasskeyWorld(t)
+	w := startPasskeyWorldOn(t, false, adjust...)
 	a := newAuthenticator(t, w.s)
 	w.admin.signIn("admin@acme.example", goodPassword)
 	if r := w.admin.enrolPasskey(a, passkeytest.Knobs{}, nil); r.status != 201 {

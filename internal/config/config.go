@@ -43,6 +43,13 @@ type Config struct {
 	TrustedProxies    string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
 	AuditCheckpoint   Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
 
+	// Email (package mail): lockbox requests to approvers, and the like.
+	SMTPAddr     string `json:"smtp_addr" env:"KAIGI_SMTP_ADDR" flag:"smtp-addr" default:"" doc:"host:port of the SMTP server that sends Kaigi's emails (lockbox requests to approvers); empty sends none."`
+	SMTPFrom     string `json:"smtp_from" env:"KAIGI_SMTP_FROM" flag:"smtp-from" default:"" doc:"The sender address of Kaigi's emails (needed with smtp_addr)."`
+	SMTPTLS      string `json:"smtp_tls" env:"KAIGI_SMTP_TLS" flag:"smtp-tls" default:"starttls" doc:"starttls (port 587), tls (implicit, port 465), or none (plain text, only to a loopback relay). The server's certificate is always verified."`
+	SMTPUsername string `json:"smtp_username" env:"KAIGI_SMTP_USERNAME" flag:"smtp-username" default:"" doc:"User name for SMTP authentication (PLAIN, over TLS only); empty sends without authenticating."`
+	SMTPPassword string `json:"smtp_password" env:"KAIGI_SMTP_PASSWORD" flag:"smtp-password" default:"" doc:"Password for SMTP authentication; prefer the environment variable to a flag."`
+
 	// The realtime gateway's limits (package realtime, Options).
 	RealtimeSendQueue          int64    `json:"realtime_send_queue" env:"KAIGI_REALTIME_SEND_QUEUE" flag:"realtime-send-queue" default:"512" doc:"Live frames that may wait for one WebSocket before it is closed as too slow (a hard bound on its memory, with 1 MiB of bytes)."`
 	RealtimeMaxConnsPerAccount int64    `json:"realtime_max_conns_per_account" env:"KAIGI_REALTIME_MAX_CONNS_PER_ACCOUNT" flag:"realtime-max-conns-per-account" default:"20" doc:"WebSockets (browser tabs) one account may hold on one node; the next is refused with 429."`
@@ -267,6 +274,19 @@ func (c Config) Validate() error {
 	}
 	if c.AuditCheckpoint < Duration(time.Second) {
 		return bad("audit_checkpoint_interval must be at least 1s")
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			return bad("smtp_addr %q is not host:port (for example smtp.example.com:587)", c.SMTPAddr)
+		}
+		if !strings.Contains(c.SMTPFrom, "@") {
+			return bad("smtp_from must be the sender's email address when smtp_addr is set")
+		}
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return bad("smtp_tls must be starttls, tls or none, not %q", c.SMTPTLS)
 	}
 	if _, err := c.Proxies(); err != nil {
 		return bad("trusted_proxies: %v", err)

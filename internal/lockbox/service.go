@@ -66,6 +66,10 @@ type Options struct {
 	// PendingFor is how long a request waits for an answer; default and
 	// maximum MaxPendingFor (12 hours).
 	PendingFor time.Duration
+	// Notify, when set, is called after a request is filed, to tell the
+	// tenant's approvers (in the app and by email). It runs in the
+	// background; its failures are its own to log.
+	Notify func(ctx context.Context, r Request)
 }
 
 // Service runs lockbox requests. It is safe for concurrent use.
@@ -164,6 +168,9 @@ func (s *Service) File(ctx context.Context, p principal.Principal, r Request) (R
 		return s.record(ctx, tx, p, r, "lockbox.request", audit.Success, map[string]string{
 			"justification": r.Justification, "resources": strconv.Itoa(len(r.Resources)), "duration": time.Duration(r.Duration).String()})
 	})
+	if err == nil && s.o.Notify != nil {
+		go s.o.Notify(context.WithoutCancel(ctx), r)
+	}
 	return r, err
 }
 
