@@ -104,9 +104,11 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // Open reports whether the request may still be decided.
 func (r Request) Open() bool { return r.State == Pending }
 
-// Live reports whether the grant allows access at now.
+// Live reports whether the grant allows access at now: approved, not
+// ended, and now within its window — a clock set back before the approval
+// does not revive anything.
 func (r Request) Live(now time.Time) bool {
-	return (r.State == Approved || r.State == Active) && now.Before(r.GrantEnds)
+	return (r.State == Approved || r.State == Active) && now.Before(r.GrantEnds) && !now.Before(r.Decided)
 }
 
 // Covers reports whether the request names resource.

@@ -175,6 +175,12 @@ func TestLockboxRequestToReadAndEveryRefusal(t *testing.T) {
 		if err := read(op3, acme, "channel:"+chanA); err != nil {
 			t.Fatal(err)
 		}
+		// A clock set back before the approval revives nothing.
+		clk.Advance(-3 * time.Hour)
+		if err := read(op3, acme, "channel:"+chanA); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("a read with the clock set back before the approval: %v", err)
+		}
+		clk.Advance(3 * time.Hour)
 		if _, err := lb.Revoke(ctx, admin, third.ID); !errs.Is(err, errs.Forbidden) {
 			t.Fatalf("a tenant admin who is not an approver revoked: %v", err)
 		}
