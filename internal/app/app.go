@@ -265,7 +265,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	go a.Meetings.Run(sweepCtx, 10*time.Second)
 	a.Lockbox = lockbox.New(lockbox.Options{Store: store.Lockbox(a.DB), Resources: lockboxResources{a.DB}, Confirm: a.Identity, Audit: a.Audit,
-		Transparency: a.Transparency, Clock: a.Clock, Log: log, Notify: a.notifyApprovers})
+		Transparency: a.Transparency, Clock: a.Clock, Log: log, Notify: a.notifyApprovers,
+		TenantPendingFor: a.tenantPendingFor})
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)

@@ -151,3 +151,12 @@ func (a *App) notifyApprovers(ctx context.Context, r lockbox.Request) {
 		a.Log.Error("lockbox: audit the notification", "err", err)
 	}
 }
+
+// tenantPendingFor is a tenant's own time for answering lockbox requests.
+func (a *App) tenantPendingFor(ctx context.Context, tenant ids.TenantID) (time.Duration, error) {
+	t, err := a.DB.TenantByID(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(t.Policy.LockboxPendingHours) * time.Hour, nil
+}

@@ -48,6 +48,10 @@ type Policy struct {
 	Access []access.Policy `json:"access"`
 	// Locations are the named locations the access policies refer to.
 	Locations []access.NamedLocation `json:"locations"`
+	// LockboxPendingHours is how long an operator's lockbox request waits
+	// for the tenant's approvers before it expires: 1 to 12; 0 means the
+	// longest, 12 (a tenant may only shorten it).
+	LockboxPendingHours int `json:"lockbox_pending_hours"`
 }
 
 // GuestPolicy says what guests — people from outside invited into the
@@ -189,6 +193,8 @@ func (p Policy) Validate() error {
 		return errs.E(errs.Invalid, "meetings.admitters must be organizers or organizersAndPresenters.")
 	case p.Meetings.LobbyTimeoutMinutes < 0 || p.Meetings.LobbyTimeoutMinutes > 24*60:
 		return errs.E(errs.Invalid, "meetings.lobby_timeout_minutes must be from 1 to 1440 (a day).")
+	case p.LockboxPendingHours < 0 || p.LockboxPendingHours > 12:
+		return errs.E(errs.Invalid, "lockbox_pending_hours must be from 1 to 12 (or 0 for the longest, 12).")
 	case len(p.External.Allow) > 500 || len(p.External.Block) > 500:
 		return errs.E(errs.Invalid, "external.allow and external.block hold at most 500 domains each.")
 	}

@@ -66,6 +66,9 @@ type Options struct {
 	// PendingFor is how long a request waits for an answer; default and
 	// maximum MaxPendingFor (12 hours).
 	PendingFor time.Duration
+	// TenantPendingFor, when set, returns a tenant's own, shorter, time
+	// for an answer (0: the default); longer than PendingFor is ignored.
+	TenantPendingFor func(ctx context.Context, tenant ids.TenantID) (time.Duration, error)
 	// Notify, when set, is called after a request is filed, to tell the
 	// tenant's approvers (in the app and by email). It runs in the
 	// background; its failures are its own to log.
@@ -158,8 +161,18 @@ func (s *Service) File(ctx context.Context, p principal.Principal, r Request) (R
 			return Request{}, err
 		}
 	}
+	pending := s.o.PendingFor
+	if s.o.TenantPendingFor != nil {
+		d, err := s.o.TenantPendingFor(ctx, r.Tenant)
+		if err != nil {
+			return Request{}, errs.Wrap(errs.Invalid, err, "That tenant does not exist.")
+		}
+		if d > 0 && d < pending {
+			pending = max(d, MinPendingFor)
+		}
+	}
 	now := s.o.Clock.Now()
-	r.ID, r.Operator, r.State, r.Created, r.ExpiresAt = ids.New(), p.User, Pending, now, now.Add(s.o.PendingFor)
+	r.ID, r.Operator, r.State, r.Created, r.ExpiresAt = ids.New(), p.User, Pending, now, now.Add(pending)
 	r.DecidedBy, r.Decided, r.GrantEnds, r.Ended, r.EndedBy, r.Accesses = "", time.Time{}, time.Time{}, time.Time{}, "", 0
 	err := s.o.Store.UpdateLockbox(ctx, func(tx Tx) error {
 		if err := tx.InsertLockboxRequest(ctx, r); err != nil {
@@ -416,7 +429,8 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // Request returns one request to its operator or to the people of its
-// tenant who watch the lockbox.
+// tenant who watch the lockbox, in its state at the current time (a grant
+// past its end reads completed even before the sweep records it).
 func (s *Service) Request(ctx context.Context, p principal.Principal, id string) (Request, error) {
 	r, err := s.o.Store.LockboxRequest(ctx, id)
 	if err != nil {
@@ -427,20 +441,32 @@ func (s *Service) Request(ctx context.Context, p principal.Principal, id string)
 	if !mine && !watcher {
 		return Request{}, errNotFound
 	}
+	r.settle(s.o.Clock.Now())
 	return r, nil
 }
 
 // Requests lists requests: a tenant's for its approvers, admins and
-// compliance officers; an operator's own for an operator.
+// compliance officers; an operator's own for an operator. Each is shown in
+// its state at the current time, as Request does.
 func (s *Service) Requests(ctx context.Context, p principal.Principal, limit int) ([]Request, error) {
 	limit = min(max(limit, 1), 500)
+	var list []Request
+	var err error
 	switch {
 	case p.Kind == principal.Operator:
-		return s.o.Store.LockboxRequests(ctx, "", p.User, limit)
+		list, err = s.o.Store.LockboxRequests(ctx, "", p.User, limit)
 	case p.Has(principal.LockboxApprover) || p.Has(principal.TenantAdmin) || p.Has(principal.ComplianceOfficer):
-		return s.o.Store.LockboxRequests(ctx, p.Tenant, "", limit)
+		list, err = s.o.Store.LockboxRequests(ctx, p.Tenant, "", limit)
+	default:
+		return nil, errs.E(errs.Forbidden, "You do not have permission to see lockbox requests.")
 	}
-	return nil, errs.E(errs.Forbidden, "You do not have permission to see lockbox requests.")
+	// Show each as it stands now, also before the sweep records its end:
+	// a grant stops at the second it ends, and so does what the lists say.
+	now := s.o.Clock.Now()
+	for i := range list {
+		list[i].settle(now)
+	}
+	return list, err
 }
 
 // Run sweeps every interval until ctx ends.
