@@ -303,6 +303,7 @@ var allowed = map[string][]string{
 	"GET /api/v1/transparency/proofs/inclusion":   {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/proofs/consistency": {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/bundle":             {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/live":               {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	// Moderation: the policy is the admins' and compliance officers'; the
 	// review queue only compliance officers'; anyone in a tenant may report
 	// a message they can see and read the notices sent to them.

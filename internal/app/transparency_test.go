@@ -1,9 +1,17 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/store"
 	"github.com/kaigi/kaigi/internal/transparency"
 )
@@ -92,5 +100,78 @@ func TestTransparencyLogThroughTheAPI(t *testing.T) {
 	}
 	if r := w.member.do("GET", "/api/v1/transparency/head", nil); r.status != 403 {
 		t.Fatalf("a member read the transparency log: %d", r.status)
+	}
+}
+
+// TestTransparencyLiveFeed: a tenant admin's WebSocket gets the entries
+// from where it asked, then each new one live, each batch followed by the
+// signed head; a member may not open it; a bad start is refused.
+func TestTransparencyLiveFeed(t *testing.T) {
+	w := startChatWorld(t)
+	add := func(n int) {
+		t.Helper()
+		for i := range n {
+			if err := w.s.DB.InTx(t.Context(), func(tx *store.Tx) error {
+				_, err := w.s.Transparency.Append(t.Context(), tx, w.tenant.ID, "access", map[string]any{"n": i})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add(3)
+	dial := func(c *client, query string) (*websocket.Conn, int) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		h := http.Header{}
+		h.Set("Origin", w.s.URL)
+		ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(w.s.URL, "http")+"/api/v1/transparency/live"+query, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+		if err != nil {
+			if resp == nil {
+				t.Fatal(err)
+			}
+			return nil, resp.StatusCode
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		return ws, http.StatusSwitchingProtocols
+	}
+	if _, status := dial(w.member, ""); status != 403 {
+		t.Fatalf("a member opened the live feed: %d", status)
+	}
+	if _, status := dial(w.admin, "?from=99"); status != 400 {
+		t.Fatalf("a start past the end: %d", status)
+	}
+	ws, status := dial(w.admin, "?from=1")
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("open the live feed: %d", status)
+	}
+	next := func() httpapi.LiveFrame {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f httpapi.LiveFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for _, want := range []uint64{1, 2} {
+		if f := next(); f.Type != "entry" || f.Leaf.Index != want {
+			t.Fatalf("frame %+v, want entry %d", f, want)
+		}
+	}
+	if f := next(); f.Type != "head" || f.Size != 3 || !strings.Contains(f.Checkpoint, "\n3\n") {
+		t.Fatalf("head frame %+v", f)
+	}
+	add(1)
+	if f := next(); f.Type != "entry" || f.Leaf.Index != 3 {
+		t.Fatalf("the live entry: %+v", f)
+	}
+	if f := next(); f.Type != "head" || f.Size != 4 {
+		t.Fatalf("the new head: %+v", f)
 	}
 }

@@ -1,8 +1,13 @@
 package httpapi
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -38,6 +43,7 @@ var transparencyReaders = principal.Policy{Name: "role tenant_admin, compliance_
 // entries, inclusion and consistency proofs, and bundles for offline
 // checking with `kaigi transparency verify`. The tenant is the principal's.
 func RegisterTransparency(s *Server, l *transparency.Log) {
+	registerTransparencyLive(s, l)
 	route := func(method, pattern, summary string, resp any, h HandlerFunc) {
 		s.Handle(Route{Method: method, Pattern: pattern, Policy: transparencyReaders, Doc: Doc{Summary: summary, Tag: "transparency", Response: resp}, Handler: h})
 	}
@@ -108,6 +114,94 @@ func RegisterTransparency(s *Server, l *transparency.Log) {
 			}
 			return l.Bundle(r.Context(), p.Tenant, since, first)
 		}))
+}
+
+// LiveFrame is one frame of the transparency log's live feed.
+type LiveFrame struct {
+	Type       string             `json:"type" doc:"entry (a new leaf) or head (the signed head after the entries sent)."`
+	Leaf       *transparency.Leaf `json:"leaf,omitempty"`
+	Checkpoint string             `json:"checkpoint,omitempty"`
+	Size       uint64             `json:"size,omitempty"`
+}
+
+// Intervals of the live feed.
+var (
+	livePoll    = time.Second      // how often the head is looked at
+	liveRecheck = 30 * time.Second // how often the watcher's credentials are checked again
+)
+
+// registerTransparencyLive registers the live feed: a WebSocket that sends
+// every entry from ?from= on, then each new one as it is appended, each
+// batch followed by the signed head. Whoever watches is checked again every
+// 30 seconds; a watcher who lost the right is disconnected.
+func registerTransparencyLive(s *Server, l *transparency.Log) {
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/transparency/live", Policy: transparencyReaders, Raw: true,
+		Doc: Doc{Summary: "A WebSocket of the access-transparency log: every entry from ?from= and then each new one live, each batch followed by the signed head.",
+			Tag: "transparency", Status: http.StatusSwitchingProtocols, Response: LiveFrame{}, ContentType: "application/json"},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			from, err := queryInt(r, "from", 0)
+			if err != nil {
+				return err
+			}
+			if h, err := l.Head(r.Context(), p.Tenant); err != nil {
+				return err
+			} else if uint64(from) > h.Size {
+				return errs.E(errs.Invalid, "The log has %d entries; start at 0 to %d.", h.Size, h.Size)
+			}
+			ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+			if err != nil {
+				return nil // Accept has answered
+			}
+			defer ws.CloseNow()
+			ctx := ws.CloseRead(context.WithoutCancel(r.Context()))
+			next, lastHead := uint64(from), ^uint64(0)
+			send := func(f LiveFrame) error {
+				b, _ := json.Marshal(f)
+				wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				return ws.Write(wctx, websocket.MessageText, b)
+			}
+			poll, recheck := time.NewTicker(livePoll), time.NewTicker(liveRecheck)
+			defer poll.Stop()
+			defer recheck.Stop()
+			for {
+				h, err := l.Head(ctx, p.Tenant)
+				if err != nil {
+					ws.Close(websocket.StatusInternalError, "the log could not be read")
+					return nil
+				}
+				for next < h.Size {
+					leaves, err := l.Leaves(ctx, p.Tenant, next, transparency.MaxLeaves)
+					if err != nil || len(leaves) == 0 {
+						ws.Close(websocket.StatusInternalError, "the log could not be read")
+						return nil
+					}
+					for i := range leaves {
+						if err := send(LiveFrame{Type: "entry", Leaf: &leaves[i]}); err != nil {
+							return nil
+						}
+					}
+					next = leaves[len(leaves)-1].Index + 1
+				}
+				if h.Size != lastHead {
+					if err := send(LiveFrame{Type: "head", Checkpoint: h.Checkpoint, Size: h.Size}); err != nil {
+						return nil
+					}
+					lastHead = h.Size
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-poll.C:
+				case <-recheck.C:
+					again, err := s.opts.Auth.Authenticate(r)
+					if err != nil || again.Tenant != p.Tenant || transparencyReaders.Allow(again) != nil {
+						ws.Close(websocket.StatusPolicyViolation, "your session ended or no longer allows watching this log")
+						return nil
+					}
+				}
+			}
+		}})
 }
 
 // pathUint reads a path value that must be a whole number.
