@@ -44,6 +44,7 @@ import (
 	"github.com/kaigi/kaigi/internal/meeting"
 	"github.com/kaigi/kaigi/internal/moderation"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/provider"
 	"github.com/kaigi/kaigi/internal/realtime"
 	"github.com/kaigi/kaigi/internal/signing"
 	"github.com/kaigi/kaigi/internal/store"
@@ -103,6 +104,9 @@ type App struct {
 
 	// Mailer sends Kaigi's emails (SMTP, or nothing when unconfigured).
 	Mailer mail.Mailer
+
+	// Ledger is the law-enforcement request ledger and its transparency report.
+	Ledger *provider.Ledger
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -268,6 +272,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Transparency: a.Transparency, Clock: a.Clock, Log: log, Notify: a.notifyApprovers,
 		TenantPendingFor: a.tenantPendingFor})
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
+	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log})
+	go a.runLegalNotices(sweepCtx, time.Minute) // customers are told when a non-disclosure order ends
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, a.Identity, a.Bus, log, a.Registry, a.Meetings
@@ -317,6 +323,7 @@ func (a *App) routes() {
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat})
+	httpapi.RegisterLegal(a.HTTP, a.Ledger)
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }

@@ -296,6 +296,13 @@ var allowed = map[string][]string{
 	"POST /api/v1/lockbox/requests/{id}/approve":                    {"lockbox_approver"},
 	"POST /api/v1/lockbox/requests/{id}/deny":                       {"lockbox_approver"},
 	"POST /api/v1/lockbox/requests/{id}/revoke":                     {"lockbox_approver"},
+	// The law-enforcement request ledger is the operators'; the
+	// transparency report computed from it is public.
+	"POST /api/v1/operator/legal-requests":            {"operator", "operator_grant"},
+	"GET /api/v1/operator/legal-requests":             {"operator", "operator_grant"},
+	"POST /api/v1/operator/legal-requests/{id}/steps": {"operator", "operator_grant"},
+	"GET /api/v1/operator/legal-ledger/verification":  {"operator", "operator_grant"},
+	"GET /api/v1/trust/transparency-report":           all(),
 	// The access-transparency log: those who watch the operator for the tenant.
 	"GET /api/v1/transparency/head":               {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/checkpoints/{size}": {"tenant_admin", "compliance_officer", "lockbox_approver"},

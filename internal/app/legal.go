@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/mail"
+	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/provider"
+)
+
+// tellCustomer sends a customer's tenant admins a copy of a legal request
+// about them, by email, and records the notice in the tenant's audit log.
+func (a *App) tellCustomer(ctx context.Context, r provider.LegalRequest, d provider.Details) error {
+	accounts, err := a.DB.Accounts(ctx, identity.TenantRealm, r.Tenant)
+	if err != nil {
+		return err
+	}
+	var to []string
+	for _, acct := range accounts {
+		if acct.State == identity.AccountActive && acct.Kind == principal.Member && slices.Contains(acct.Roles, principal.TenantAdmin) {
+			to = append(to, acct.Email)
+		}
+	}
+	if len(to) == 0 {
+		return errs.E(errs.Unavailable, "The customer has no active tenant admin to tell.")
+	}
+	text := fmt.Sprintf("The provider of your Kaigi service received a request from a government authority concerning your organisation.\n"+
+		"As promised in our principles for government requests, here is a copy of what it asks.\n\n"+
+		"Received: %s\nAuthority: %s (%s)\nLegal instrument: %s (compulsory: %v)\nData asked for: %s\nData disclosed: %s\nAccounts named (%d):\n  %s\n\n"+
+		"Reference: %s\n",
+		r.Received.Format(time.DateOnly), d.Agency, r.Country, r.Instrument, r.Compulsory, strings.Join(r.Asked, ", "), orNone(r.Disclosed), len(d.Accounts),
+		strings.Join(d.Accounts, "\n  "), r.ID)
+	if err := a.Mailer.Send(ctx, mail.Message{To: to, Subject: "A government request concerning your organisation", Text: text}); err != nil {
+		return err
+	}
+	return a.Record(ctx, audit.Entry{Actor: principal.Job("legal-notices", r.Tenant), Tenant: r.Tenant, Action: "legal.notice_sent", Target: "legal-request:" + r.ID,
+		Details: map[string]string{"recipients": fmt.Sprint(len(to))}})
+}
+
+func orNone(v []string) string {
+	if len(v) == 0 {
+		return "none (yet)"
+	}
+	return strings.Join(v, ", ")
+}
+
+// runLegalNotices tells customers whose non-disclosure orders ended.
+func (a *App) runLegalNotices(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.Ledger.Sweep(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("legal requests: notices", "err", err)
+			}
+		}
+	}
+}
