@@ -97,6 +97,15 @@ func fakeAPI() http.Handler {
 		}
 		writeJSON(w, 401, apiError("unauthenticated", "The email address or password is not right. Check both and try again."))
 	})
+	// The Trust Center's public figures (the overview page asks for them).
+	mux.HandleFunc("GET /api/v1/trust/subprocessors", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"subprocessors": []any{}, "upcoming": []any{}, "changes": []any{}, "customer_data_count": 0,
+			"notice": map[string]any{"customer_data_months": 6, "other_days": 30}})
+	})
+	mux.HandleFunc("GET /api/v1/trust/controls", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, []any{}) })
+	mux.HandleFunc("GET /api/v1/trust/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"status": "operational", "components": map[string]string{}})
+	})
 	mux.Handle("/api/", http.NotFoundHandler())
 	mux.Handle("/", Handler(Options{}))
 	return mux
@@ -171,7 +180,9 @@ func TestShellInBrowser(t *testing.T) {
 		if got := focused(t, p); got != "h1" {
 			t.Errorf("focus after navigation on %s, want the page's h1", got)
 		}
-		current := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("[aria-current]")].map(a => a.getAttribute("href") + "=" + a.getAttribute("aria-current"))`)
+		// The main navigation's links (a page's own section tabs, such as the
+		// Trust Center's, mark their current section too).
+		current := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("[aria-current]:not(.tab)")].map(a => a.getAttribute("href") + "=" + a.getAttribute("aria-current"))`)
 		if !slices.Equal(current, []string{"/trust=page"}) {
 			t.Errorf("aria-current on %v, want only /trust=page", current)
 		}

@@ -32,6 +32,8 @@ import (
 	"github.com/kaigi/kaigi/internal/bus/natsbus"
 	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/clock"
+	"github.com/kaigi/kaigi/internal/compliance/discovery"
+	"github.com/kaigi/kaigi/internal/compliance/retention"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
@@ -84,12 +86,20 @@ type App struct {
 	Realtime *realtime.Gateway
 	Signing  *signing.Key
 	Audit    *audit.Log
+	// AuditLog is the audit log for compliance: search, export, retention, SIEM sinks.
+	AuditLog *audit.Service
 	HTTP     *httpapi.Server
 	Registry *prometheus.Registry
 
 	// Moderation applies tenants' moderation policies to chat messages and
 	// runs the review queue.
 	Moderation *moderation.Service
+
+	// Retention runs retention policies, legal holds, the deletion job and erasure of people.
+	Retention *retention.Service
+
+	// Discovery is eDiscovery and the data exports.
+	Discovery *discovery.Service
 
 	// Jobs runs background work (retention, exports, …) on this node:
 	// services register their kinds in New; Serve runs it.
@@ -107,6 +117,9 @@ type App struct {
 
 	// Ledger is the law-enforcement request ledger and its transparency report.
 	Ledger *provider.Ledger
+
+	// Subprocessors is the subprocessor registry with its notice periods.
+	Subprocessors *provider.Subprocessors
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -233,6 +246,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.closers = append(a.closers, a.Bus.Close)
 
 	a.Audit = audit.New(a.Clock)
+	a.AuditLog = audit.NewService(audit.ServiceOptions{Store: store.Audit(a.DB), Log: a.Audit, Keys: a.Keys, Signing: a.Signing, Clock: a.Clock, Logger: log})
 	a.Jobs = jobs.NewRunner(store.Jobs(a.DB), jobs.Options{Clock: a.Clock, Log: log})
 	if a.Mailer, err = newMailer(cfg, log); err != nil {
 		return nil, &StartError{"email", fmt.Errorf("%v; check smtp_addr, smtp_from and smtp_tls", err)}
@@ -255,6 +269,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		AccessChanged: notify})
 	a.Moderation = moderation.New(moderation.ServiceOptions{Store: store.Moderation(a.DB), Keys: a.Keys, Chat: a.Chat, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log})
 	a.Chat.SetModerator(a.Moderation)
+	a.Discovery = discovery.New(discovery.Options{Store: store.Discovery(a.DB), Chat: store.Chat(a.DB), Opener: a.Chat, Keys: a.Keys, Blobs: a.Blobs, Accounts: a.DB,
+		AuditLog: a.DB, Policies: store.Moderation(a.DB), Audit: a.Audit, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), Signer: a.Signing, Clock: a.Clock, Log: log})
+	// The review queue's ediscovery action opens cases.
+	a.Moderation.SetCases(a.Discovery)
 	a.Moderation.Warm(ctx) // loads the classifier in the background when some tenant has a policy
 	var media meeting.Media
 	if cfg.MediaUDPAddr != "off" {
@@ -274,6 +292,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
 	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log})
 	go a.runLegalNotices(sweepCtx, time.Minute) // customers are told when a non-disclosure order ends
+	a.Subprocessors = provider.NewSubprocessors(provider.SubprocessorOptions{Store: store.Subprocessors(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Customers: store.SubprocessorCustomers(a.DB), Mailer: a.Mailer, Jobs: a.Jobs, BaseURL: cfg.URL(), Log: log})
+	a.Retention = retention.New(retention.Options{Store: store.Retention(a.DB), Accounts: store.Retention(a.DB), Keys: a.Keys, Blobs: a.Blobs, Audit: a.Audit, Clock: a.Clock, Log: log, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), AccessChanged: notify, Every: time.Duration(cfg.RetentionInterval)})
+	go a.Retention.Run(sweepCtx, time.Hour) // enqueues each tenant's deletion job daily
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, a.Identity, a.Bus, log, a.Registry, a.Meetings
@@ -317,13 +338,18 @@ func (a *App) routes() {
 	httpapi.RegisterPasskeys(a.HTTP, a.Identity, a.Config.TLS())
 	httpapi.RegisterChat(a.HTTP, a.Chat)
 	httpapi.RegisterModeration(a.HTTP, a.Moderation)
+	httpapi.RegisterDiscovery(a.HTTP, a.Discovery)
+	httpapi.RegisterAudit(a.HTTP, a.AuditLog)
 	httpapi.RegisterFiles(a.HTTP, a.Chat, a.Config.MaxFileBytes)
 	httpapi.RegisterRealtime(a.HTTP, a.Realtime)
 	httpapi.RegisterMeetings(a.HTTP, a.Meetings)
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
+	httpapi.RegisterRetention(a.HTTP, a.Retention)
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
+	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
+		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},
 		web.Handler(web.Options{}))
 }
@@ -409,6 +435,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer wg.Done()
 		a.checkpointLoop(jobs)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.AuditLog.Run(jobs) // audit retention and SIEM delivery
 	}()
 	wg.Add(1)
 	go func() {

@@ -303,6 +303,25 @@ var allowed = map[string][]string{
 	"POST /api/v1/operator/legal-requests/{id}/steps": {"operator", "operator_grant"},
 	"GET /api/v1/operator/legal-ledger/verification":  {"operator", "operator_grant"},
 	"GET /api/v1/trust/transparency-report":           all(),
+	// Subprocessors: operators change the registry; tenant admins read the
+	// notices, object and set their webhook; the list, its feeds and the
+	// Trust Center's data are public.
+	"GET /api/v1/operator/subprocessors":                     {"operator", "operator_grant"},
+	"POST /api/v1/operator/subprocessors":                    {"operator", "operator_grant"},
+	"PUT /api/v1/operator/subprocessors/{id}":                {"operator", "operator_grant"},
+	"POST /api/v1/operator/subprocessors/{id}/removal":       {"operator", "operator_grant"},
+	"GET /api/v1/admin/subprocessor-notices":                 {"tenant_admin"},
+	"POST /api/v1/admin/subprocessor-notices/{id}/objection": {"tenant_admin"},
+	"GET /api/v1/admin/subprocessor-webhook":                 {"tenant_admin"},
+	"PUT /api/v1/admin/subprocessor-webhook":                 {"tenant_admin"},
+	"DELETE /api/v1/admin/subprocessor-webhook":              {"tenant_admin"},
+	"GET /api/v1/trust/subprocessors":                        all(),
+	"GET /api/v1/trust/subprocessors/feed.json":              all(),
+	"GET /api/v1/trust/subprocessors/feed.json.sig":          all(),
+	"GET /api/v1/trust/subprocessors/feed.atom":              all(),
+	"GET /api/v1/trust/controls":                             all(),
+	"GET /api/v1/trust/status":                               all(),
+	"GET /.well-known/security.txt":                          all(),
 	// The access-transparency log: those who watch the operator for the tenant.
 	"GET /api/v1/transparency/head":               {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/checkpoints/{size}": {"tenant_admin", "compliance_officer", "lockbox_approver"},
@@ -322,6 +341,56 @@ var allowed = map[string][]string{
 	"POST /api/v1/moderation/alerts/{id}/actions": {"compliance_officer"},
 	"POST /api/v1/messages/{id}/report":           tenantUsers,
 	"GET /api/v1/me/moderation-notices":           tenantUsers,
+	// eDiscovery: compliance officers (the service then admits only a
+	// case's members); exports' status and packages: any tenant user, the
+	// service deciding by the export's kind (case members, the person
+	// themself, tenant admins); own data for everyone; admins' exports.
+	"GET /api/v1/ediscovery/cases":                           {"compliance_officer"},
+	"POST /api/v1/ediscovery/cases":                          {"compliance_officer"},
+	"GET /api/v1/ediscovery/cases/{id}":                      {"compliance_officer"},
+	"POST /api/v1/ediscovery/cases/{id}/state":               {"compliance_officer"},
+	"PUT /api/v1/ediscovery/cases/{id}/members/{account}":    {"compliance_officer"},
+	"DELETE /api/v1/ediscovery/cases/{id}/members/{account}": {"compliance_officer"},
+	"POST /api/v1/ediscovery/cases/{id}/searches":            {"compliance_officer"},
+	"GET /api/v1/ediscovery/cases/{id}/searches":             {"compliance_officer"},
+	"GET /api/v1/ediscovery/searches/{id}":                   {"compliance_officer"},
+	"GET /api/v1/ediscovery/searches/{id}/results":           {"compliance_officer"},
+	"GET /api/v1/ediscovery/cases/{id}/review":               {"compliance_officer"},
+	"POST /api/v1/ediscovery/cases/{id}/review":              {"compliance_officer"},
+	"DELETE /api/v1/ediscovery/cases/{id}/review/{item}":     {"compliance_officer"},
+	"POST /api/v1/ediscovery/cases/{id}/exports":             {"compliance_officer"},
+	"GET /api/v1/ediscovery/cases/{id}/exports":              {"compliance_officer"},
+	"GET /api/v1/exports/{id}":                               tenantUsers,
+	"GET /api/v1/exports/{id}/package":                       tenantUsers,
+	"POST /api/v1/me/exports":                                tenantUsers,
+	"GET /api/v1/me/exports":                                 tenantUsers,
+	"POST /api/v1/admin/accounts/{id}/exports":               {"tenant_admin"},
+	"POST /api/v1/admin/exports":                             {"tenant_admin"},
+	"GET /api/v1/admin/exports":                              {"tenant_admin"},
+	// Retention: policies, runs, jobs and "why is this kept?" are the
+	// admins' and compliance officers'; legal holds only compliance
+	// officers'; erasing a person only a tenant admin's.
+	"GET /api/v1/compliance/retention/policies":         {"tenant_admin", "compliance_officer"},
+	"POST /api/v1/compliance/retention/policies":        {"tenant_admin", "compliance_officer"},
+	"DELETE /api/v1/compliance/retention/policies/{id}": {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/compliance/retention/items/{id}":       {"tenant_admin", "compliance_officer"},
+	"POST /api/v1/compliance/retention/runs":            {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/compliance/retention/jobs":             {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/compliance/retention/jobs/{id}":        {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/compliance/holds":                      {"compliance_officer"},
+	"POST /api/v1/compliance/holds":                     {"compliance_officer"},
+	"GET /api/v1/compliance/holds/{id}":                 {"compliance_officer"},
+	"POST /api/v1/compliance/holds/{id}/release":        {"compliance_officer"},
+	"POST /api/v1/admin/accounts/{id}/erase":            {"tenant_admin"},
+	// The audit log: tenant admins and compliance officers search, export
+	// and stream it; only tenant admins set its retention.
+	"GET /api/v1/audit/records":       {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/audit/export":        {"tenant_admin", "compliance_officer"},
+	"GET /api/v1/audit/settings":      {"tenant_admin", "compliance_officer"},
+	"PUT /api/v1/audit/settings":      {"tenant_admin"},
+	"GET /api/v1/audit/sinks":         {"tenant_admin", "compliance_officer"},
+	"POST /api/v1/audit/sinks":        {"tenant_admin", "compliance_officer"},
+	"DELETE /api/v1/audit/sinks/{id}": {"tenant_admin", "compliance_officer"},
 }
 
 func all() []string {

@@ -36,6 +36,8 @@ type Reader interface {
 	AuditRecords(ctx context.Context, tenant ids.TenantID, after int64, limit int) ([]Record, error)
 	AuditHead(ctx context.Context, tenant ids.TenantID) (seq int64, hash []byte, err error)
 	AuditCheckpoints(ctx context.Context, tenant ids.TenantID) ([]Checkpoint, error)
+	// AuditAnchor returns tenant's prune anchor; ok=false when nothing was pruned.
+	AuditAnchor(ctx context.Context, tenant ids.TenantID) (a Anchor, ok bool, err error)
 }
 
 func checkpointText(tenant ids.TenantID, seq int64, hash []byte, at time.Time) string {
@@ -96,13 +98,19 @@ type Report struct {
 	Tenant      ids.TenantID
 	Records     int64 // records read
 	Checkpoints int   // checkpoints checked
-	Problem     *Problem
+	// PrunedThrough is the signed prune anchor verification started from:
+	// records up to it were removed by retention (0: none).
+	PrunedThrough int64
+	Problem       *Problem
 }
 
 // OK reports whether the chain verified.
 func (r Report) OK() bool { return r.Problem == nil }
 
 func (r Report) String() string {
+	if r.OK() && r.PrunedThrough > 0 {
+		return fmt.Sprintf("tenant %s: OK, %d records after the signed prune anchor at record %d, %d signed checkpoints verified", r.Tenant, r.Records, r.PrunedThrough, r.Checkpoints)
+	}
 	if r.OK() {
 		return fmt.Sprintf("tenant %s: OK, %d records, %d signed checkpoints verified", r.Tenant, r.Records, r.Checkpoints)
 	}
@@ -112,7 +120,8 @@ func (r Report) String() string {
 	return fmt.Sprintf("tenant %s: BROKEN: %s", r.Tenant, r.Problem.Reason)
 }
 
-// Verify checks tenant's chain from its first record: sequence numbers without
+// Verify checks tenant's chain from its first record (or from its signed
+// prune anchor, when retention removed older records): sequence numbers without
 // gaps, every record's link to its predecessor, every record's own hash, the
 // head, and every checkpoint's signature (against verifier key vkey) and
 // agreement with the chain. It reports the first break. An error means the
@@ -143,6 +152,27 @@ func Verify(ctx context.Context, rd Reader, tenant ids.TenantID, vkey string) (R
 	}
 	prev := ZeroHash
 	var last int64
+	anchor, pruned, err := rd.AuditAnchor(ctx, tenant)
+	if err != nil {
+		return rep, fmt.Errorf("read prune anchor: %w", err)
+	}
+	if pruned {
+		text, err := signing.OpenNote(anchor.Note, vkey)
+		if err != nil {
+			rep.Problem = &Problem{Reason: fmt.Sprintf("the prune anchor at record %d has no valid signature: %v", anchor.Seq, err)}
+			return rep, nil
+		}
+		t, seq, hash, err := parseAnchorText(text)
+		if err != nil || t != tenant || seq != anchor.Seq || !bytes.Equal(hash, anchor.Hash) {
+			rep.Problem = &Problem{Reason: fmt.Sprintf("the prune anchor at record %d does not match what was signed", anchor.Seq)}
+			return rep, nil
+		}
+		if h, ok := want[seq]; ok && !bytes.Equal(h, hash) {
+			rep.Problem = &Problem{Seq: seq, Reason: "the prune anchor differs from the signed checkpoint at this record (the chain was rewritten)"}
+			return rep, nil
+		}
+		prev, last, rep.PrunedThrough = hash, seq, seq
+	}
 	const batch = 1000
 	for {
 		recs, err := rd.AuditRecords(ctx, tenant, last, batch)

@@ -277,6 +277,9 @@ func (s *Service) appendEvent(ctx context.Context, tx Tx, c Channel, pl *Payload
 		return Event{}, err
 	}
 	e := Event{Channel: c.ID, Seq: seq, Tenant: c.Tenant, Kind: pl.Kind, At: pl.At, Payload: sealed}
+	if pl.Message != nil {
+		e.Message = pl.Message.ID
+	}
 	return e, tx.InsertEvent(ctx, e)
 }
 

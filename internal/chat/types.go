@@ -122,6 +122,9 @@ type Event struct {
 	Kind    string       `json:"kind"`
 	At      time.Time    `json:"at"`
 	Payload []byte       `json:"-"`
+	// Message is the id of the message the event carries, if any (stored in
+	// the clear, so that retention can delete every event of a message).
+	Message string `json:"-"`
 }
 
 // Tx is what the chat service changes in one transaction.

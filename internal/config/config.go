@@ -42,6 +42,8 @@ type Config struct {
 	MetricsToken      string   `json:"metrics_token" env:"KAIGI_METRICS_TOKEN" flag:"metrics-token" default:"" doc:"Bearer token required by /metrics; empty leaves /metrics open (it never carries content or tenant names)."`
 	TrustedProxies    string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
 	AuditCheckpoint   Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
+	RetentionInterval Duration `json:"retention_interval" env:"KAIGI_RETENTION_INTERVAL" flag:"retention-interval" default:"24h" doc:"How often each organisation's retention deletion job runs (admins can also start it at any time)."`
+	SecurityContact   string   `json:"security_contact" env:"KAIGI_SECURITY_CONTACT" flag:"security-contact" default:"" doc:"Contact of /.well-known/security.txt (RFC 9116): a mailto: or https: URI; empty: mailto:security@ and the host of public_url."`
 
 	// Email (package mail): lockbox requests to approvers, and the like.
 	SMTPAddr     string `json:"smtp_addr" env:"KAIGI_SMTP_ADDR" flag:"smtp-addr" default:"" doc:"host:port of the SMTP server that sends Kaigi's emails (lockbox requests to approvers); empty sends none."`
@@ -274,6 +276,12 @@ func (c Config) Validate() error {
 	}
 	if c.AuditCheckpoint < Duration(time.Second) {
 		return bad("audit_checkpoint_interval must be at least 1s")
+	}
+	if c.RetentionInterval < Duration(time.Minute) {
+		return bad("retention_interval must be at least 1m")
+	}
+	if c.SecurityContact != "" && (!strings.HasPrefix(c.SecurityContact, "mailto:") && !strings.HasPrefix(c.SecurityContact, "https://") || strings.ContainsAny(c.SecurityContact, " \r\n")) {
+		return bad("security_contact must be a mailto: or https:// URI without spaces")
 	}
 	if c.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {

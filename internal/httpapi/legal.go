@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -32,7 +31,7 @@ func RegisterLegal(s *Server, l *provider.Ledger) {
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]provider.LegalRequest, error) {
 			period := r.URL.Query().Get("period")
 			if period == "" {
-				period = provider.PeriodOf(time.Now())
+				period = l.CurrentPeriod()
 			}
 			from, to, err := provider.ParsePeriod(period)
 			if err != nil {
@@ -60,8 +59,7 @@ func RegisterLegal(s *Server, l *provider.Ledger) {
 		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
 			period := r.URL.Query().Get("period")
 			if period == "" {
-				from, _, _ := provider.ParsePeriod(provider.PeriodOf(time.Now()))
-				period = provider.PeriodOf(from.AddDate(0, -1, 0))
+				period = l.LastPeriod()
 			}
 			rep, err := l.Report(r.Context(), period)
 			if err != nil {

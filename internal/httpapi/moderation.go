@@ -68,7 +68,7 @@ func RegisterModeration(s *Server, m *moderation.Service) {
 			people, err := m.Unmask(r.Context(), p, id(r))
 			return PeopleBody{People: people}, err
 		}))
-	route("POST", "/api/v1/moderation/alerts/{id}/actions", "Act on an alert: resolve, false_positive, notify (a template), escalate (to another compliance officer) or remove (the message, from its conversation). Audited.",
+	route("POST", "/api/v1/moderation/alerts/{id}/actions", "Act on an alert: resolve, false_positive, notify (a template), escalate (to another compliance officer), remove (the message, from its conversation) or ediscovery (put its messages into a new or existing eDiscovery case). Audited; never on an alert about yourself.",
 		officer, moderation.Review{}, moderation.AlertSummary{},
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b moderation.Review) (moderation.AlertSummary, error) {
 			return m.Act(r.Context(), p, id(r), b)

@@ -22,7 +22,8 @@
 //
 // [Patterns] watches verdicts over time and raises a possible-bullying signal
 // when several senders aim flagged or borderline messages at one person
-// within a window.
+// within a window. The service keeps its counts in the database
+// ([PatternEvents]), so every node and a restarted node count alike.
 //
 // Classification is bounded: text beyond [Options.MaxBytes] is not analysed
 // and the verdict says so; no input makes it panic (see FuzzClassify).
@@ -55,5 +56,9 @@
 // warnings, held messages, possible bullying, reports of concern from any
 // member) with the message in context, opened from sealed storage, and the
 // people as stable pseudonyms per alert until a reviewer unmasks them.
-// Every read of the queue and every reviewer action is audited.
+// Every read of the queue and every reviewer action is audited. Nobody
+// reviews an alert about themselves ([Involved]): it is withheld from their
+// queue and refused to them. The ediscovery action puts an alert's messages
+// into an eDiscovery case through the small [Cases] interface, which the
+// application wires to the compliance discovery service.
 package moderation

@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -21,8 +22,8 @@ type PatternConfig struct {
 	// Borderline is the lowest harassment, threat or hate score that
 	// counts. Default [BorderlineThreshold].
 	Borderline float64
-	// MaxTargets bounds memory: beyond it the target seen least recently
-	// is forgotten. Default 100000.
+	// MaxTargets bounds memory of a tracker made by [NewPatterns]: beyond
+	// it the target seen least recently is forgotten. Default 100000.
 	MaxTargets int
 	// MaxPerTarget bounds the messages kept per target. Default 64.
 	MaxPerTarget int
@@ -56,35 +57,53 @@ type Signal struct {
 	Score float64
 }
 
+// PatternEvent is one counted message aimed at a person: ids and a score,
+// never content.
+type PatternEvent struct {
+	Tenant, Target, Sender, Message string
+	Score                           float64
+	At                              time.Time
+}
+
+// PatternEvents keeps the counted messages per (tenant, target). The store
+// keeps them in the database, so that every node of a deployment, and a
+// node after a restart, counts the same messages; [NewPatterns] keeps them
+// in memory (one process, forgotten on restart).
+type PatternEvents interface {
+	// AddPatternEvent records e — once per tenant, target and message: a
+	// message edited and screened again counts once, with its latest
+	// score — deletes the target's events older than cutoff, and returns
+	// up to limit of the target's newest remaining events, oldest first.
+	AddPatternEvent(ctx context.Context, e PatternEvent, cutoff time.Time, limit int) ([]PatternEvent, error)
+	// PrunePatternEvents deletes every tenant's events older than cutoff.
+	PrunePatternEvents(ctx context.Context, cutoff time.Time) error
+}
+
 // Patterns tracks flagged and borderline messages aimed at the same person
 // across senders and raises a possible-bullying [Signal] even when each
-// message alone is only borderline. It keeps everything in memory, bounded
-// by PatternConfig, and is safe for concurrent use. It is deterministic:
+// message alone is only borderline. It keeps the counted messages in a
+// [PatternEvents] and is safe for concurrent use. It is deterministic:
 // time comes from the clock it is given.
 type Patterns struct {
-	cfg   PatternConfig
-	clock clock.Clock
+	cfg    PatternConfig
+	clock  clock.Clock
+	events PatternEvents
 
-	mu      sync.Mutex
-	targets map[targetKey]*targetLog
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
-type targetKey struct{ tenant, target string }
-
-type targetLog struct {
-	events   []patternEvent
-	lastSeen time.Time
-}
-
-type patternEvent struct {
-	at        time.Time
-	sender    string
-	messageID string
-	score     float64
-}
-
-// NewPatterns returns a tracker. A nil clk uses the system clock.
+// NewPatterns returns a tracker that keeps its counts in memory, bounded by
+// MaxTargets and MaxPerTarget. A nil clk uses the system clock.
 func NewPatterns(cfg PatternConfig, clk clock.Clock) *Patterns {
+	p := NewPatternsOn(cfg, clk, nil)
+	p.events = &memEvents{maxTargets: p.cfg.MaxTargets, targets: map[targetKey]*targetLog{}}
+	return p
+}
+
+// NewPatternsOn returns a tracker that keeps its counts in events (the
+// database, shared by every node). A nil clk uses the system clock.
+func NewPatternsOn(cfg PatternConfig, clk clock.Clock, events PatternEvents) *Patterns {
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
 	}
@@ -106,7 +125,7 @@ func NewPatterns(cfg PatternConfig, clk clock.Clock) *Patterns {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Patterns{cfg: cfg, clock: clk, targets: map[targetKey]*targetLog{}}
+	return &Patterns{cfg: cfg, clock: clk, events: events}
 }
 
 // hostility is the score Patterns counts: the highest of harassment, threat
@@ -115,51 +134,101 @@ func hostility(v Verdict) float64 {
 	return max(v.Scores[Harassment], v.Scores[Threat], v.Scores[Hate])
 }
 
-// Observe records o if it is at least borderline and returns the signal for
-// its target. Messages a sender aims at themselves are ignored.
-func (p *Patterns) Observe(o Observation) Signal {
-	now := p.clock.Now()
-	key := targetKey{o.Tenant, o.Target}
-	score := hostility(o.Verdict)
+// pruneEvery is how often a tracker deletes every target's expired events
+// (a target's own are deleted whenever it is aimed at again).
+const pruneEvery = 10 * time.Minute
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	log := p.targets[key]
-	if score >= p.cfg.Borderline && o.Target != "" && o.Sender != o.Target {
-		if log == nil {
-			if len(p.targets) >= p.cfg.MaxTargets {
-				p.evictOldest()
-			}
-			log = &targetLog{}
-			p.targets[key] = log
-		}
-		log.events = append(log.events, patternEvent{at: now, sender: o.Sender, messageID: o.MessageID, score: score})
-		if len(log.events) > p.cfg.MaxPerTarget {
-			log.events = slices.Delete(log.events, 0, len(log.events)-p.cfg.MaxPerTarget)
-		}
-		log.lastSeen = now
-	}
+// Observe records o if it is at least borderline and aimed at someone else
+// and returns the signal for its target; an observation that does not
+// count returns an empty signal without reading the counts.
+func (p *Patterns) Observe(ctx context.Context, o Observation) (Signal, error) {
 	sig := Signal{Tenant: o.Tenant, Target: o.Target}
-	if log == nil {
-		return sig
+	score := hostility(o.Verdict)
+	if score < p.cfg.Borderline || o.Target == "" || o.Sender == o.Target {
+		return sig, nil
 	}
+	now := p.clock.Now()
 	cutoff := now.Add(-p.cfg.Window)
-	log.events = slices.DeleteFunc(log.events, func(e patternEvent) bool { return e.at.Before(cutoff) })
-	if len(log.events) == 0 {
-		delete(p.targets, key)
-		return sig
+	p.mu.Lock()
+	prune := now.Sub(p.lastPrune) >= pruneEvery
+	if prune {
+		p.lastPrune = now
+	}
+	p.mu.Unlock()
+	if prune {
+		if err := p.events.PrunePatternEvents(ctx, cutoff); err != nil {
+			return sig, err
+		}
+	}
+	events, err := p.events.AddPatternEvent(ctx, PatternEvent{Tenant: o.Tenant, Target: o.Target, Sender: o.Sender, Message: o.MessageID, Score: score, At: now},
+		cutoff, p.cfg.MaxPerTarget)
+	if err != nil || len(events) == 0 {
+		return sig, err
 	}
 	var sum float64
-	for _, e := range log.events {
-		sig.Messages = append(sig.Messages, e.messageID)
-		if !slices.Contains(sig.Senders, e.sender) {
-			sig.Senders = append(sig.Senders, e.sender)
+	for _, e := range events {
+		sig.Messages = append(sig.Messages, e.Message)
+		if !slices.Contains(sig.Senders, e.Sender) {
+			sig.Senders = append(sig.Senders, e.Sender)
 		}
-		sum += e.score
+		sum += e.Score
 	}
-	sig.Score = sum / float64(len(log.events))
-	sig.PossibleBullying = len(log.events) >= p.cfg.MinMessages && len(sig.Senders) >= p.cfg.MinSenders
-	return sig
+	sig.Score = sum / float64(len(events))
+	sig.PossibleBullying = len(events) >= p.cfg.MinMessages && len(sig.Senders) >= p.cfg.MinSenders
+	return sig, nil
+}
+
+// memEvents is [PatternEvents] in memory.
+type memEvents struct {
+	maxTargets int
+
+	mu      sync.Mutex
+	targets map[targetKey]*targetLog
+}
+
+type targetKey struct{ tenant, target string }
+
+type targetLog struct {
+	events   []PatternEvent
+	lastSeen time.Time
+}
+
+func (m *memEvents) AddPatternEvent(_ context.Context, e PatternEvent, cutoff time.Time, limit int) ([]PatternEvent, error) {
+	key := targetKey{e.Tenant, e.Target}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	log := m.targets[key]
+	if log == nil {
+		if len(m.targets) >= m.maxTargets {
+			m.evictOldest()
+		}
+		log = &targetLog{}
+		m.targets[key] = log
+	}
+	log.events = slices.DeleteFunc(log.events, func(x PatternEvent) bool { return x.Message == e.Message && e.Message != "" })
+	log.events = append(log.events, e)
+	log.events = slices.DeleteFunc(log.events, func(x PatternEvent) bool { return x.At.Before(cutoff) })
+	if len(log.events) > limit {
+		log.events = slices.Delete(log.events, 0, len(log.events)-limit)
+	}
+	log.lastSeen = e.At
+	if len(log.events) == 0 {
+		delete(m.targets, key)
+		return nil, nil
+	}
+	return slices.Clone(log.events), nil
+}
+
+func (m *memEvents) PrunePatternEvents(_ context.Context, cutoff time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, l := range m.targets {
+		l.events = slices.DeleteFunc(l.events, func(x PatternEvent) bool { return x.At.Before(cutoff) })
+		if len(l.events) == 0 {
+			delete(m.targets, k)
+		}
+	}
+	return nil
 }
 
 // Targets returns the observation targets for a message: its mentions and
@@ -175,14 +244,14 @@ func Targets(in Input) []string {
 	return out
 }
 
-func (p *Patterns) evictOldest() {
+func (m *memEvents) evictOldest() {
 	var oldest targetKey
 	var at time.Time
 	first := true
-	for k, l := range p.targets {
+	for k, l := range m.targets {
 		if first || l.lastSeen.Before(at) {
 			oldest, at, first = k, l.lastSeen, false
 		}
 	}
-	delete(p.targets, oldest)
+	delete(m.targets, oldest)
 }

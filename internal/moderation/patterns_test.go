@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +18,11 @@ func TestPatternsRaisesPossibleBullying(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	p := NewPatterns(PatternConfig{Window: time.Hour, MinMessages: 3, MinSenders: 2}, clk)
 	obs := func(sender, id string, score float64) Signal {
-		return p.Observe(Observation{Tenant: "t1", Target: "victim", Sender: sender, MessageID: id, Verdict: borderline(score)})
+		s, err := p.Observe(t.Context(), Observation{Tenant: "t1", Target: "victim", Sender: sender, MessageID: id, Verdict: borderline(score)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 	tests := []struct {
 		name    string
@@ -28,7 +33,7 @@ func TestPatternsRaisesPossibleBullying(t *testing.T) {
 		count   int
 	}{
 		{name: "first borderline", sender: "a", score: 0.35, count: 1},
-		{name: "clean message not counted", sender: "b", score: 0.1, count: 1},
+		{name: "clean message not counted", sender: "b", score: 0.1, count: 0},
 		{name: "same sender again", advance: time.Minute, sender: "a", score: 0.4, count: 2},
 		{name: "second sender reaches the bar", advance: time.Minute, sender: "b", score: 0.3, want: true, count: 3},
 		{name: "window passes", advance: 2 * time.Hour, sender: "c", score: 0.35, count: 1},
@@ -47,15 +52,27 @@ func TestPatternsRaisesPossibleBullying(t *testing.T) {
 func TestPatternsSeparatesTenantsAndTargets(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	p := NewPatterns(PatternConfig{MinMessages: 2, MinSenders: 2}, clk)
-	p.Observe(Observation{Tenant: "t1", Target: "v", Sender: "a", Verdict: borderline(0.9)})
-	if s := p.Observe(Observation{Tenant: "t2", Target: "v", Sender: "b", Verdict: borderline(0.9)}); s.PossibleBullying {
+	obs := func(o Observation) Signal {
+		t.Helper()
+		s, err := p.Observe(t.Context(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	obs(Observation{Tenant: "t1", Target: "v", Sender: "a", MessageID: "m1", Verdict: borderline(0.9)})
+	if s := obs(Observation{Tenant: "t2", Target: "v", Sender: "b", MessageID: "m2", Verdict: borderline(0.9)}); s.PossibleBullying {
 		t.Fatal("messages in two tenants were counted together")
 	}
-	if s := p.Observe(Observation{Tenant: "t1", Target: "w", Sender: "b", Verdict: borderline(0.9)}); s.PossibleBullying {
+	if s := obs(Observation{Tenant: "t1", Target: "w", Sender: "b", MessageID: "m3", Verdict: borderline(0.9)}); s.PossibleBullying {
 		t.Fatal("messages to two targets were counted together")
 	}
-	if s := p.Observe(Observation{Tenant: "t1", Target: "v", Sender: "v", Verdict: borderline(0.9)}); s.PossibleBullying {
+	if s := obs(Observation{Tenant: "t1", Target: "v", Sender: "v", MessageID: "m4", Verdict: borderline(0.9)}); s.PossibleBullying {
 		t.Fatal("a message aimed at oneself was counted")
+	}
+	// A message screened again (edited) counts once.
+	if s := obs(Observation{Tenant: "t1", Target: "v", Sender: "a", MessageID: "m1", Verdict: borderline(0.8)}); len(s.Messages) != 1 || s.Score != 0.8 {
+		t.Fatalf("a message observed twice: %+v", s)
 	}
 }
 
@@ -64,12 +81,15 @@ func TestPatternsBoundsMemory(t *testing.T) {
 	p := NewPatterns(PatternConfig{MaxTargets: 10, MaxPerTarget: 4}, clk)
 	for i := range 100 {
 		clk.Advance(time.Second)
-		p.Observe(Observation{Target: string(rune('A' + i%50)), Sender: "s", Verdict: borderline(0.5)})
+		if _, err := p.Observe(t.Context(), Observation{Target: string(rune('A' + i%50)), Sender: "s", MessageID: strconv.Itoa(i), Verdict: borderline(0.5)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(p.targets) > 10 {
-		t.Fatalf("%d targets kept, limit 10", len(p.targets))
+	mem := p.events.(*memEvents)
+	if len(mem.targets) > 10 {
+		t.Fatalf("%d targets kept, limit 10", len(mem.targets))
 	}
-	for _, l := range p.targets {
+	for _, l := range mem.targets {
 		if len(l.events) > 4 {
 			t.Fatalf("%d events kept for a target, limit 4", len(l.events))
 		}

@@ -158,3 +158,27 @@ func TestScreenNeverStallsTheSendPath(t *testing.T) {
 		t.Fatalf("out of scope: %+v %v classified=%v", sc, err, called)
 	}
 }
+
+// TestInvolvedCoversEveryoneTheAlertIsAbout: a reviewer never reviews an
+// alert they sent, reported, are the target of, or are among a pattern's
+// senders of.
+func TestInvolvedCoversEveryoneTheAlertIsAbout(t *testing.T) {
+	a := Alert{Sender: "s", Reporter: "r", Target: "v", Info: AlertInfo{Senders: []ids.UserID{"s", "p"}}}
+	for _, tc := range []struct {
+		name string
+		u    ids.UserID
+		want bool
+	}{
+		{"sender", "s", true}, {"reporter", "r", true}, {"target", "v", true}, {"pattern sender", "p", true},
+		{"someone else", "o", false}, {"nobody", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Involved(a, tc.u); got != tc.want {
+				t.Fatalf("Involved(%q) = %v, want %v", tc.u, got, tc.want)
+			}
+		})
+	}
+	if Involved(Alert{}, "") {
+		t.Fatal("an empty account is part of an alert with no people")
+	}
+}

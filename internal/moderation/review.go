@@ -31,8 +31,10 @@ const (
 
 // Errors with messages for people.
 var (
-	ErrNoAlert    = errs.E(errs.NotFound, "There is no such alert in your organisation's review queue.")
-	ErrClosed     = errs.E(errs.Conflict, "This alert is closed already.")
+	ErrNoAlert = errs.E(errs.NotFound, "There is no such alert in your organisation's review queue.")
+	ErrClosed  = errs.E(errs.Conflict, "This alert is closed already.")
+	// ErrInvolved refuses a reviewer an alert about themselves.
+	ErrInvolved   = errs.E(errs.Forbidden, "You cannot review this alert: you are its sender, its reporter or the person it is about. Another compliance officer reviews it.")
 	errNotOfficer = errs.E(errs.Forbidden, "Only a compliance officer can review alerts.")
 )
 
@@ -63,6 +65,7 @@ type AlertSummary struct {
 	Messages  int                  `json:"messages,omitempty" doc:"Pattern alerts: how many messages were counted."`
 	Senders   []string             `json:"senders,omitempty" doc:"Pattern alerts: their senders (pseudonyms)."`
 	Notified  []string             `json:"notified,omitempty" doc:"Templates sent to the sender."`
+	Cases     []string             `json:"cases,omitempty" doc:"eDiscovery cases the alert's messages were put in (ediscovery action)."`
 	Created   time.Time            `json:"created"`
 	Updated   time.Time            `json:"updated"`
 	Closed    time.Time            `json:"closed,omitzero"`
@@ -114,8 +117,10 @@ func officer(p principal.Principal) error {
 	return nil
 }
 
-// alert returns an alert of the reviewer's tenant.
-func (s *Service) alert(ctx context.Context, p principal.Principal, id string) (Alert, error) {
+// alert returns an alert of the reviewer's tenant that the reviewer may
+// review: one they are part of is refused (see [Involved]), and the
+// refusal is audited as denied under action.
+func (s *Service) alert(ctx context.Context, p principal.Principal, id, action string) (Alert, error) {
 	if err := officer(p); err != nil {
 		return Alert{}, err
 	}
@@ -129,7 +134,27 @@ func (s *Service) alert(ctx context.Context, p principal.Principal, id string) (
 		}
 		return Alert{}, ErrNoAlert
 	}
+	if Involved(a, p.User) {
+		err := s.store.UpdateModeration(ctx, func(tx Tx) error {
+			_, err := s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: action, Target: "moderation_alert:" + a.ID, Result: audit.Denied,
+				Details: map[string]string{"reason": "involved", "kind": a.Kind}})
+			return err
+		})
+		if err != nil {
+			return Alert{}, err
+		}
+		return Alert{}, ErrInvolved
+	}
 	return a, nil
+}
+
+// Involved reports whether u is part of alert a — its sender, its reporter,
+// its target, or one of a pattern's senders — and so may not review it.
+func Involved(a Alert, u ids.UserID) bool {
+	if u == "" {
+		return false
+	}
+	return u == a.Sender || u == a.Reporter || u == a.Target || slices.Contains(a.Info.Senders, u)
 }
 
 // pseudonym returns the alert's name for u, assigning the next letter to
@@ -159,7 +184,7 @@ func summary(a *Alert) AlertSummary {
 	ps := func(u ids.UserID) string { n, _ := pseudonym(a, u); return n }
 	out := AlertSummary{ID: a.ID, Kind: a.Kind, Status: a.Status, Channel: a.Channel, Message: a.Message, Sender: ps(a.Sender), Target: ps(a.Target),
 		Reporter: ps(a.Reporter), Assignee: a.Assignee, Scores: a.Info.Scores, Rules: a.Info.Rules, Action: a.Info.Action, Confirmed: a.Info.Confirmed,
-		Category: a.Info.Category, Messages: len(a.Info.Messages), Notified: a.Info.Notified, Created: a.Created, Updated: a.Updated, Closed: a.Closed, ClosedBy: a.ClosedBy}
+		Category: a.Info.Category, Messages: len(a.Info.Messages), Notified: a.Info.Notified, Cases: a.Info.Cases, Created: a.Created, Updated: a.Updated, Closed: a.Closed, ClosedBy: a.ClosedBy}
 	for _, u := range a.Info.Senders {
 		out.Senders = append(out.Senders, ps(u))
 	}
@@ -189,7 +214,12 @@ func (s *Service) Alerts(ctx context.Context, p principal.Principal, status stri
 	}
 	out := make([]AlertSummary, 0, len(as))
 	var changed []Alert
+	hidden := 0
 	for i := range as {
+		if Involved(as[i], p.User) {
+			hidden++ // another reviewer's: never one's own
+			continue
+		}
 		before := len(as[i].Pseudonyms)
 		out = append(out, summary(&as[i]))
 		if len(as[i].Pseudonyms) != before {
@@ -203,7 +233,7 @@ func (s *Service) Alerts(ctx context.Context, p principal.Principal, status stri
 			}
 		}
 		_, err := s.audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "moderation.alerts.list", Target: "tenant:" + string(p.Tenant),
-			Details: map[string]string{"status": cmpOr(status, "open"), "count": strconv.Itoa(len(out))}})
+			Details: map[string]string{"status": cmpOr(status, "open"), "count": strconv.Itoa(len(out)), "withheld": strconv.Itoa(hidden)}})
 		return err
 	})
 	return out, err
@@ -220,7 +250,7 @@ func cmpOr(s, def string) string {
 // it (or, for a pattern, the messages counted), people as pseudonyms. The
 // read is audited with the ids of the messages opened.
 func (s *Service) Alert(ctx context.Context, p principal.Principal, id string) (AlertDetail, error) {
-	a, err := s.alert(ctx, p, id)
+	a, err := s.alert(ctx, p, id, "moderation.alert.read")
 	if err != nil {
 		return AlertDetail{}, err
 	}
@@ -383,7 +413,7 @@ func maskMentions(a *Alert, body string, spans []Span) (string, []SpanView) {
 // Unmask tells a reviewer who an alert's pseudonyms stand for. It is
 // audited.
 func (s *Service) Unmask(ctx context.Context, p principal.Principal, id string) ([]Person, error) {
-	a, err := s.alert(ctx, p, id)
+	a, err := s.alert(ctx, p, id, "moderation.alert.unmask")
 	if err != nil {
 		return nil, err
 	}
@@ -415,18 +445,46 @@ const (
 	ReviewNotify        = "notify"
 	ReviewEscalate      = "escalate"
 	ReviewRemove        = "remove"
+	ReviewEDiscovery    = "ediscovery"
 )
+
+// reviewActions are the actions [Service.Act] knows.
+var reviewActions = []string{ReviewResolve, ReviewFalsePositive, ReviewNotify, ReviewEscalate, ReviewRemove, ReviewEDiscovery}
+
+// Cases opens eDiscovery cases from the review queue. The compliance
+// discovery service implements it; moderation knows nothing else of it.
+type Cases interface {
+	// OpenCaseFor puts messages (ids of the actor's tenant) into the review
+	// set of a case and returns the case's id: the case caseID, which the
+	// actor must be a member of and which must be open, or, when caseID is
+	// empty, a new case called name with the actor as its member. It is
+	// audited by the implementation.
+	OpenCaseFor(ctx context.Context, p principal.Principal, caseID, name string, messages []string) (string, error)
+}
+
+// SetCases connects the review queue to eDiscovery (nil: the ediscovery
+// action is refused as unavailable).
+func (s *Service) SetCases(c Cases) {
+	s.mu.Lock()
+	s.cases = c
+	s.mu.Unlock()
+}
 
 // Review is a reviewer's action on an alert.
 type Review struct {
-	// Action is resolve, false_positive, notify, escalate or remove.
-	Action string `json:"action"`
+	// Action is resolve, false_positive, notify, escalate, remove or
+	// ediscovery.
+	Action string `json:"action" doc:"resolve, false_positive, notify, escalate, remove or ediscovery."`
 	// Template names the notice for notify (see Templates).
 	Template string `json:"template,omitempty"`
 	// To is the compliance officer an alert is escalated to.
 	To ids.UserID `json:"to,omitempty"`
 	// Reason is recorded with a removal (at most 200 characters).
 	Reason string `json:"reason,omitempty"`
+	// Case is, for ediscovery, an existing eDiscovery case (one the
+	// reviewer is a member of) to add the alert's messages to; empty opens
+	// a new case named after the alert.
+	Case string `json:"case,omitempty" doc:"ediscovery: a case you are a member of to add the messages to; empty: open a new case named after the alert."`
 }
 
 // Act applies a reviewer's action to an alert; every action is audited.
@@ -434,11 +492,15 @@ type Review struct {
 // service's delete path; notify sends the sender a notice from a template;
 // escalate hands the alert to another compliance officer.
 func (s *Service) Act(ctx context.Context, p principal.Principal, id string, r Review) (AlertSummary, error) {
-	a, err := s.alert(ctx, p, id)
+	action := "moderation.alert.act"
+	if slices.Contains(reviewActions, r.Action) {
+		action = "moderation.alert." + r.Action
+	}
+	a, err := s.alert(ctx, p, id, action)
 	if err != nil {
 		return AlertSummary{}, err
 	}
-	if r.Action != ReviewNotify && !Open(a.Status) {
+	if r.Action != ReviewNotify && r.Action != ReviewEDiscovery && !Open(a.Status) {
 		return AlertSummary{}, ErrClosed
 	}
 	now := s.clock.Now()
@@ -469,6 +531,9 @@ func (s *Service) Act(ctx context.Context, p principal.Principal, id string, r R
 		if err != nil || acct.Tenant != p.Tenant || !slices.Contains(acct.Roles, principal.ComplianceOfficer) {
 			return AlertSummary{}, errs.E(errs.Invalid, "There is no compliance officer with that account id in your organisation.")
 		}
+		if Involved(a, r.To) {
+			return AlertSummary{}, errs.E(errs.Invalid, "That compliance officer is part of this alert (its sender, its reporter or the person it is about) and cannot review it: escalate to someone else.")
+		}
 		a.Status, a.Assignee = StatusEscalated, r.To
 		details["to"] = string(r.To)
 	case ReviewRemove:
@@ -483,8 +548,17 @@ func (s *Service) Act(ctx context.Context, p principal.Principal, id string, r R
 			return AlertSummary{}, err
 		}
 		closeAs(StatusRemoved)
+	case ReviewEDiscovery:
+		caseID, n, err := s.openCase(ctx, p, a, r.Case)
+		if err != nil {
+			return AlertSummary{}, err
+		}
+		if !slices.Contains(a.Info.Cases, caseID) {
+			a.Info.Cases = append(a.Info.Cases, caseID)
+		}
+		details["case"], details["messages"] = caseID, strconv.Itoa(n)
 	default:
-		return AlertSummary{}, errs.E(errs.Invalid, "action must be resolve, false_positive, notify, escalate or remove.")
+		return AlertSummary{}, errs.E(errs.Invalid, "action must be one of %s.", strings.Join(reviewActions, ", "))
 	}
 	a.Updated = now
 	err = s.store.UpdateModeration(ctx, func(tx Tx) error {
@@ -504,6 +578,46 @@ func (s *Service) Act(ctx context.Context, p principal.Principal, id string, r R
 	}
 	return summary(&a), nil
 }
+
+// openCase puts the alert's delivered messages into an eDiscovery case:
+// the one given, or a new one named after the alert. It returns the case
+// and how many messages went in.
+func (s *Service) openCase(ctx context.Context, p principal.Principal, a Alert, caseID string) (string, int, error) {
+	s.mu.Lock()
+	cases := s.cases
+	s.mu.Unlock()
+	if cases == nil {
+		return "", 0, errs.E(errs.Unavailable, "eDiscovery is not available on this server.")
+	}
+	if caseID != "" && !ids.Valid(caseID) {
+		return "", 0, errs.E(errs.NotFound, "There is no such case, or you are not a member of it.")
+	}
+	var messages []string
+	switch a.Kind {
+	case KindBlock:
+		return "", 0, errs.E(errs.Conflict, "A held message was never delivered, so it is not among the organisation's messages an eDiscovery case collects; it stays in this alert.")
+	case KindPattern:
+		for _, id := range a.Info.Messages {
+			if !ids.Valid(id) || slices.Contains(messages, id) {
+				continue
+			}
+			if m, err := s.store.Message(ctx, id); err == nil && m.Tenant == a.Tenant {
+				messages = append(messages, id) // held ones were never delivered
+			}
+		}
+		if len(messages) == 0 {
+			return "", 0, errs.E(errs.Conflict, "None of the messages of this pattern was delivered, so there is nothing an eDiscovery case collects.")
+		}
+	default:
+		messages = []string{a.Message}
+	}
+	name := "Moderation alert " + a.ID + " (" + kindNames[a.Kind] + ", " + a.Created.UTC().Format("2006-01-02") + ")"
+	id, err := cases.OpenCaseFor(ctx, p, caseID, name, messages)
+	return id, len(messages), err
+}
+
+// kindNames name alert kinds in case names.
+var kindNames = map[string]string{KindFlag: "flagged", KindWarn: "sent after a warning", KindBlock: "held", KindPattern: "possible bullying", KindReport: "reported"}
 
 func templateNames() []string {
 	out := make([]string, 0, len(Templates))

@@ -82,6 +82,7 @@ type AlertInfo struct {
 	Category  Category             `json:"category,omitempty"` // KindReport: what the reporter chose
 	Notes     []string             `json:"notes,omitempty"`    // the classifier's notes
 	Notified  []string             `json:"notified,omitempty"` // templates sent to the sender
+	Cases     []string             `json:"cases,omitempty"`    // eDiscovery cases its messages were put in
 }
 
 // alertContent is the sealed part of an alert.
@@ -116,6 +117,9 @@ type Tx interface {
 
 // Store is the moderation service's persistence.
 type Store interface {
+	// PatternEvents keeps possible-bullying counts where every node sees
+	// them.
+	PatternEvents
 	UpdateModeration(ctx context.Context, fn func(tx Tx) error) error
 	// Policy returns a tenant's policy; found is false when it has none.
 	Policy(ctx context.Context, tenant ids.TenantID) (p Policy, found bool, err error)
@@ -176,7 +180,8 @@ type ServiceOptions struct {
 	// Classifier scores messages. Default [SharedLocal].
 	Classifier Classifier
 	// Patterns tracks possible bullying. Default a tracker with the
-	// default [PatternConfig] on Clock.
+	// default [PatternConfig] on Clock that keeps its counts in Store, so
+	// that every node and a restarted node count the same messages.
 	Patterns *Patterns
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -228,6 +233,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	policies map[ids.TenantID]cachedPolicy
+	cases    Cases // see SetCases
 }
 
 type cachedPolicy struct {
@@ -249,7 +255,7 @@ func New(o ServiceOptions) *Service {
 		o.Classifier = SharedLocal()
 	}
 	if o.Patterns == nil {
-		o.Patterns = NewPatterns(PatternConfig{}, o.Clock)
+		o.Patterns = NewPatternsOn(PatternConfig{}, o.Clock, o.Store)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -583,7 +589,11 @@ func scoreList(m map[Category]float64) string {
 // possible-bullying alert.
 func (s *Service) observe(ctx context.Context, d chat.Draft, in Input, v Verdict) {
 	for _, target := range Targets(in) {
-		sig := s.patterns.Observe(Observation{Tenant: string(d.Actor.Tenant), Target: target, Sender: string(d.Actor.User), MessageID: d.MessageID, Verdict: v})
+		sig, err := s.patterns.Observe(ctx, Observation{Tenant: string(d.Actor.Tenant), Target: target, Sender: string(d.Actor.User), MessageID: d.MessageID, Verdict: v})
+		if err != nil {
+			s.log.ErrorContext(ctx, "count a message for possible bullying", "tenant", string(d.Actor.Tenant), "err", err)
+			continue
+		}
 		if !sig.PossibleBullying {
 			continue
 		}

@@ -215,3 +215,13 @@ func (r Report) HTML() ([]byte, error) {
 	err := reportHTML.Execute(&b, r)
 	return b.Bytes(), err
 }
+
+// LastPeriod is the last complete half-year by the ledger's clock: the
+// report published by default.
+func (l *Ledger) LastPeriod() string {
+	from, _, _ := ParsePeriod(PeriodOf(l.clock.Now()))
+	return PeriodOf(from.AddDate(0, -1, 0))
+}
+
+// CurrentPeriod is the half-year under way by the ledger's clock.
+func (l *Ledger) CurrentPeriod() string { return PeriodOf(l.clock.Now()) }

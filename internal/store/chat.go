@@ -272,8 +272,8 @@ func (tx *Tx) SetReaction(ctx context.Context, message string, account ids.UserI
 }
 
 func (tx *Tx) InsertEvent(ctx context.Context, e chat.Event) error {
-	_, err := tx.Exec(ctx, `INSERT INTO channel_events (channel_id, seq, tenant_id, kind, at, payload) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.Channel, e.Seq, string(e.Tenant), e.Kind, ns(e.At), e.Payload)
+	_, err := tx.Exec(ctx, `INSERT INTO channel_events (channel_id, seq, tenant_id, kind, at, payload, message_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.Channel, e.Seq, string(e.Tenant), e.Kind, ns(e.At), e.Payload, e.Message)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,6 +162,46 @@ func (s moderationStore) Reported(ctx context.Context, message string, reporter 
 	err := s.QueryRow(ctx, `SELECT COUNT(*) FROM moderation_alerts WHERE message_id = ? AND kind = ? AND reporter_id = ?`,
 		message, moderation.KindReport, string(reporter)).Scan(&n)
 	return n > 0, err
+}
+
+// ---- possible-bullying counts
+
+func (s moderationStore) AddPatternEvent(ctx context.Context, e moderation.PatternEvent, cutoff time.Time, limit int) ([]moderation.PatternEvent, error) {
+	var out []moderation.PatternEvent
+	err := s.InTx(ctx, func(tx *Tx) error {
+		out = nil
+		if _, err := tx.Exec(ctx, `INSERT INTO moderation_pattern_events (tenant_id, target_id, message_id, sender_id, score, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, target_id, message_id) DO UPDATE SET sender_id = excluded.sender_id, score = excluded.score, seen_at = excluded.seen_at`,
+			e.Tenant, e.Target, e.Message, e.Sender, e.Score, ns(e.At)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM moderation_pattern_events WHERE tenant_id = ? AND target_id = ? AND seen_at < ?`, e.Tenant, e.Target, ns(cutoff)); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT message_id, sender_id, score, seen_at FROM moderation_pattern_events WHERE tenant_id = ? AND target_id = ?
+			ORDER BY seen_at DESC, message_id DESC LIMIT ?`, e.Tenant, e.Target, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			x := moderation.PatternEvent{Tenant: e.Tenant, Target: e.Target}
+			var at int64
+			if err := rows.Scan(&x.Message, &x.Sender, &x.Score, &at); err != nil {
+				return err
+			}
+			x.At = fromNS(at)
+			out = append(out, x)
+		}
+		return rows.Err()
+	})
+	slices.Reverse(out) // oldest first
+	return out, err
+}
+
+func (s moderationStore) PrunePatternEvents(ctx context.Context, cutoff time.Time) error {
+	_, err := s.Exec(ctx, `DELETE FROM moderation_pattern_events WHERE seen_at < ?`, ns(cutoff))
+	return err
 }
 
 // ---- notices

@@ -122,3 +122,49 @@ func TestModerationRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// TestModerationPatternEventsAreSharedAndPruned: counted messages are kept
+// per tenant and target, once per message, newest up to the limit, and
+// those older than the window are deleted.
+func TestModerationPatternEventsAreSharedAndPruned(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		ms := store.Moderation(db)
+		tenant, other := string(ids.NewTenant()), string(ids.NewTenant())
+		at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		add := func(tenant, target, msg, sender string, score float64, when time.Time, limit int) []moderation.PatternEvent {
+			t.Helper()
+			got, err := ms.AddPatternEvent(ctx, moderation.PatternEvent{Tenant: tenant, Target: target, Sender: sender, Message: msg, Score: score, At: when}, when.Add(-time.Hour), limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		add(tenant, "vic", "m1", "a", 0.4, at, 10)
+		add(other, "vic", "m9", "a", 0.4, at, 10)  // another tenant's
+		add(tenant, "bob", "m8", "a", 0.4, at, 10) // another target
+		got := add(tenant, "vic", "m2", "b", 0.5, at.Add(time.Minute), 10)
+		if len(got) != 2 || got[0].Message != "m1" || got[1].Message != "m2" || got[1].Sender != "b" || got[1].Score != 0.5 || !got[1].At.Equal(at.Add(time.Minute)) {
+			t.Fatalf("events: %+v", got)
+		}
+		if got := add(tenant, "vic", "m2", "b", 0.7, at.Add(2*time.Minute), 10); len(got) != 2 || got[1].Score != 0.7 {
+			t.Fatalf("a message counted again: %+v", got)
+		}
+		if got := add(tenant, "vic", "m3", "c", 0.4, at.Add(3*time.Minute), 2); len(got) != 2 || got[0].Message != "m2" || got[1].Message != "m3" {
+			t.Fatalf("the newest up to the limit, oldest first: %+v", got)
+		}
+		// An hour later the early ones have left the window.
+		if got := add(tenant, "vic", "m4", "a", 0.4, at.Add(62*time.Minute+30*time.Second), 10); len(got) != 2 || got[0].Message != "m3" {
+			t.Fatalf("after the window: %+v", got)
+		}
+		if err := ms.PrunePatternEvents(ctx, at.Add(30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := add(tenant, "bob", "m7", "a", 0.4, at.Add(40*time.Minute), 10); len(got) != 1 {
+			t.Fatalf("prune left %+v", got)
+		}
+		if got := add(other, "vic", "m10", "b", 0.4, at.Add(40*time.Minute), 10); len(got) != 1 || got[0].Message != "m10" {
+			t.Fatalf("prune left the other tenant's %+v", got)
+		}
+	})
+}

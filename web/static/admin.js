@@ -23,6 +23,7 @@ import {
 } from "./ui.js";
 import { accessSection, parseTrace, roleLabel, savePolicy, traceList } from "./access.js";
 import { collaborationSection } from "./collab.js";
+import { tenantExportPanel } from "./ediscovery.js";
 
 /** The sections, by path. */
 const sections = [
@@ -31,6 +32,7 @@ const sections = [
   { path: "/admin/access", labelKey: "admin.tab.access", iconName: "compliance", render: conditionalAccessSection },
   { path: "/admin/collaboration", labelKey: "admin.tab.collab", iconName: "users", render: () => withPolicy(collaborationSection) },
   { path: "/admin/signins", labelKey: "admin.tab.signins", iconName: "clock", render: signInsSection },
+  { path: "/admin/export", labelKey: "admin.tab.export", iconName: "download", render: tenantExportPanel },
 ];
 
 /** The admin center page. */

@@ -6,18 +6,31 @@
 // on the server; the page says so where a person would want to know.
 //
 // Paths: /compliance (the queue, ?status= to filter), /compliance/alerts/<id>
-// (an alert), /compliance/policy (the policy).
+// (an alert), /compliance/policy (the policy), /compliance/audit (the audit
+// log, in audit.js).
 
 import { h, icon, setMessage, time } from "./dom.js";
 import { t, locale } from "./i18n.js";
 import { api } from "./api.js";
 import { isComplianceOfficer, isTenantAdmin, session, showLoadError } from "./session.js";
 import { alertRegion, badge, busy, button, checkGroup, confirmDialog, field, isBusy, loading, option, pageHeader, panel, statusRegion, uid } from "./ui.js";
-import { CATEGORIES, TEMPLATES, categoryLabel, categoryName, externalEditor } from "./moderation.js";
+import { CATEGORIES, TEMPLATES, categoryLabel, categoryName, ediscoveryAction, externalEditor } from "./moderation.js";
+import { auditSection } from "./audit.js";
+import { ediscoverySection } from "./ediscovery.js";
+import { isLockboxApprover, lockboxSection } from "./lockbox.js";
+import { transparencySection } from "./transparency.js";
+import { holdsSection, retentionSection } from "./retention.js";
 
 /** The sections, by path. queue is for compliance officers only. */
 const QUEUE = { path: "/compliance", labelKey: "compliance.tab.queue", iconName: "compliance" };
 const POLICY = { path: "/compliance/policy", labelKey: "compliance.tab.policy", iconName: "lock" };
+const AUDIT = { path: "/compliance/audit", labelKey: "compliance.tab.audit", iconName: "shield" };
+const EDISCOVERY = { path: "/compliance/ediscovery", labelKey: "compliance.tab.ediscovery", iconName: "archive" };
+// The lockbox and access transparency: for lockbox approvers (who may be plain members), admins and officers.
+const LOCKBOX = { path: "/compliance/lockbox", labelKey: "compliance.tab.lockbox", iconName: "key" };
+const TRANSPARENCY = { path: "/compliance/transparency", labelKey: "compliance.tab.transparency", iconName: "shield" };
+const RETENTION = { path: "/compliance/retention", labelKey: "compliance.tab.retention", iconName: "clock" };
+const HOLDS = { path: "/compliance/holds", labelKey: "compliance.tab.holds", iconName: "flag" };
 
 /** The statuses the queue can be filtered by; "open" is pending and escalated. */
 const STATUSES = [
@@ -102,7 +115,7 @@ function reportCategory(c) {
 export function compliancePage() {
   const header = pageHeader({ iconName: "compliance", titleKey: "nav.compliance", leadKey: "compliance.lead" });
   const officer = isComplianceOfficer();
-  if (!officer && !isTenantAdmin()) {
+  if (!officer && !isTenantAdmin() && !isLockboxApprover()) {
     return h(
       "section",
       { class: "area" },
@@ -117,21 +130,36 @@ export function compliancePage() {
     );
   }
   const path = location.pathname.replace(/\/+$/, "") || "/compliance";
-  const sections = officer ? [QUEUE, POLICY] : [POLICY];
-  const current = path === POLICY.path || !officer ? POLICY : QUEUE;
+  const sections = officer ? [QUEUE, POLICY, AUDIT, EDISCOVERY, RETENTION, HOLDS] : [POLICY, AUDIT, RETENTION];
+  const inDiscovery = officer && (path === EDISCOVERY.path || path.startsWith(EDISCOVERY.path + "/"));
+  const current =
+    path === RETENTION.path ? RETENTION : officer && path === HOLDS.path ? HOLDS : inDiscovery ? EDISCOVERY : path === AUDIT.path ? AUDIT : path === POLICY.path || !officer ? POLICY : QUEUE;
+  // A lockbox approver who is neither admin nor officer sees only the lockbox tabs.
+  const lockboxTab = [LOCKBOX, TRANSPARENCY].find((s) => s.path === path) || (!officer && !isTenantAdmin() ? LOCKBOX : null);
+  const tabList = officer || isTenantAdmin() ? [...sections, LOCKBOX, TRANSPARENCY] : [LOCKBOX, TRANSPARENCY];
   const tabs = h(
     "nav",
     { class: "tabs", i18nAriaLabel: "compliance.sections" },
     h(
       "ul",
       {},
-      ...sections.map((s) =>
-        h("li", {}, h("a", { href: s.path, class: "tab", "aria-current": s === current ? "page" : false }, icon(s.iconName, "icon icon-small"), h("span", { i18n: s.labelKey }))),
+      ...tabList.map((s) =>
+        h("li", {}, h("a", { href: s.path, class: "tab", "aria-current": s === (lockboxTab || current) ? "page" : false }, icon(s.iconName, "icon icon-small"), h("span", { i18n: s.labelKey }))),
       ),
     ),
   );
   let body;
-  if (current === POLICY) {
+  if (lockboxTab) {
+    body = lockboxTab === LOCKBOX ? lockboxSection() : transparencySection();
+  } else if (current === RETENTION) {
+    body = retentionSection();
+  } else if (current === HOLDS) {
+    body = holdsSection();
+  } else if (current === EDISCOVERY) {
+    body = ediscoverySection(path);
+  } else if (current === AUDIT) {
+    body = auditSection();
+  } else if (current === POLICY) {
     body = policySection();
     if (!officer && path !== POLICY.path) {
       body = h("div", {}, h("p", { class: "banner compliance-note", id: "queue-officers-only" }, icon("info", "icon banner-icon"), h("span", { class: "banner-text", i18n: "compliance.queue.officersOnly" })), body);
@@ -570,6 +598,7 @@ function alertSection(id) {
     if (open) {
       groups.push(escalateForm(d, act));
     }
+    groups.push(ediscoveryAction(d, act)); // open or closed: a case may come later
 
     if (open && (d.kind === "flag" || d.kind === "warn" || d.kind === "report")) {
       const reason = field({ id: "remove-reason", labelKey: "compliance.remove.reason", optional: true, hintKey: "compliance.remove.reasonHint", attrs: { name: "reason", maxlength: "200", autocomplete: "off" } });

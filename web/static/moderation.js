@@ -284,3 +284,63 @@ export function externalEditor(ext) {
     },
   };
 }
+
+/**
+ * ediscoveryAction is the review queue's "open an eDiscovery case" action
+ * for an alert d (as GET /api/v1/moderation/alerts/{id} returns it): the
+ * cases the alert's messages are in already, as links, and a form that puts
+ * them into a new case named after the alert or one of the reviewer's open
+ * cases. act(button, review, doneMessage) posts the action (the caller's).
+ * @param {{kind: string, cases?: string[]}} d
+ * @param {(b: HTMLButtonElement, review: object, done: object) => void} act
+ */
+export function ediscoveryAction(d, act) {
+  const names = new Map();
+  const links = h("ul", { class: "case-links", id: "alert-cases" });
+  const drawLinks = () => {
+    links.replaceChildren(
+      ...(d.cases || []).map((id) =>
+        h("li", {}, h("a", { href: `/compliance/ediscovery/${encodeURIComponent(id)}`, "data-case": id }, icon("archive", "icon icon-small"), " ", h("bdi", {}, names.get(id) || id))),
+      ),
+    );
+  };
+  drawLinks();
+  const parts = [h("h3", { class: "subheading", i18n: "compliance.ediscovery.title" })];
+  if ((d.cases || []).length) {
+    parts.push(h("p", { class: "field-hint", i18n: "compliance.ediscovery.cases" }), links);
+  }
+  if (d.kind === "block") {
+    parts.push(h("p", { class: "field-hint", id: "ediscovery-held", i18n: "compliance.ediscovery.held" }));
+    return h("div", { class: "action-group" }, ...parts);
+  }
+  const pick = field({
+    id: "ediscovery-case",
+    labelKey: "compliance.ediscovery.case",
+    tag: "select",
+    attrs: { name: "case" },
+    options: [option({ value: "", labelKey: "compliance.ediscovery.new" })],
+  });
+  api
+    .get("/api/v1/ediscovery/cases")
+    .then((list) => {
+      for (const c of Array.isArray(list) ? list : []) {
+        names.set(c.id, c.name);
+        if (c.state === "open") {
+          pick.input.append(h("option", { value: c.id }, c.name));
+        }
+      }
+      drawLinks();
+    })
+    .catch(() => {}); // a new case still works
+  const send = button({ labelKey: "compliance.ediscovery.submit", type: "submit", iconName: "archive", attrs: { id: "action-ediscovery" } });
+  const form = h("form", { class: "action-group form form-tight", novalidate: true }, ...parts, h("p", { class: "field-hint", i18n: "compliance.ediscovery.hint" }), pick.el, h("div", { class: "form-actions" }, send));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const review = { action: "ediscovery" };
+    if (pick.input.value) {
+      review.case = pick.input.value;
+    }
+    act(send, review, { messageKey: "compliance.ediscovery.done" });
+  });
+  return form;
+}

@@ -1,7 +1,8 @@
 // The route table, the pages of the shell (first-operator setup, one
 // placeholder per area still to come, "not found"), and the pages built in
 // their own modules: sign-in, invitations and password reset, security
-// settings, the admin center, the compliance center and chat.
+// settings, the admin center, the compliance center, the operator console
+// and chat.
 
 import { h, icon } from "./dom.js";
 import { t, onChange, formatDateTime } from "./i18n.js";
@@ -13,6 +14,8 @@ import { compliancePage } from "./compliance.js";
 import { chatPage } from "./chat.js";
 import { meetingsPage } from "./meetings.js";
 import { meetPage } from "./meet.js";
+import { operatorPage } from "./operator.js";
+import { trustPage } from "./trust.js";
 
 /**
  * setupPage checks the one-time link that `kaigi serve` prints for setting up
@@ -111,16 +114,8 @@ export const routes = [
   { path: "/settings", titleKey: "security.title", render: securityPage, signedIn: true, enrolment: true },
   { path: "/admin", titleKey: "nav.admin", render: adminPage, signedIn: true },
   { path: "/compliance", titleKey: "nav.compliance", render: compliancePage, signedIn: true },
-  {
-    path: "/operator",
-    titleKey: "nav.operator",
-    render: areaPage({ iconName: "operator", titleKey: "nav.operator", descriptionKey: "area.operator.description" }),
-  },
-  {
-    path: "/trust",
-    titleKey: "nav.trust",
-    render: areaPage({ iconName: "trust", titleKey: "nav.trust", descriptionKey: "area.trust.description" }),
-  },
+  { path: "/operator", titleKey: "nav.operator", render: operatorPage },
+  { path: "/trust", titleKey: "nav.trust", render: trustPage },
 ];
 
 /** The page for a path that no route matches. */

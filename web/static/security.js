@@ -31,6 +31,7 @@ import {
   statusRegion,
 } from "./ui.js";
 import { addPasskey, describePasskeyError } from "./passkey.js";
+import { myDataPanel } from "./ediscovery.js";
 
 /**
  * The names the API gives factors that were not named, which the page
@@ -272,7 +273,7 @@ function settingsPage() {
     "section",
     { class: "area settings" },
     pageHeader({ iconName: "shield", titleKey: "security.title", leadKey: "security.lead" }),
-    h("div", { class: "panels" }, factors.el, recovery.el, passwordPanel(), sessionsPanel(), tokensPanel()),
+    h("div", { class: "panels" }, factors.el, recovery.el, passwordPanel(), sessionsPanel(), tokensPanel(), myDataPanel()),
   );
 }
 
