@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp/kb"
 
@@ -131,4 +132,31 @@ func TestRetentionBrowserPoliciesHoldsRunAndWhyKept(t *testing.T) {
 	if eval[bool](a, `!![...document.querySelectorAll(".tabs a")].find(l => l.getAttribute("href") === "/compliance/holds")`) {
 		t.Fatal("a tenant admin is offered the legal holds")
 	}
+
+	// The admin erases the member on request, from the people list, confirmed.
+	a.p.Navigate(t, w.origin+"/admin")
+	a.waitPage("/admin", "Admin center")
+	sel := `[data-erase="` + string(w.memberID) + `"]`
+	a.waitUntil("the member's erase button", `document.querySelector('`+sel+`')`)
+	if eval[bool](a, `!!document.querySelector('[data-erase="`+string(mustAccount(t, w.world, "admin@acme.example"))+`"]')`) {
+		t.Fatal("the admin is offered to erase themself")
+	}
+	a.focus(sel)
+	a.press(kb.Enter)
+	a.waitUntil("the confirmation", `document.querySelector("dialog[open]")`)
+	a.clickJS("the confirm button", `document.querySelector("dialog[open] .button-danger")`)
+	a.waitUntil("the erasure under way", `document.querySelector("#people .status-message") && document.querySelector("#people .status-message").textContent.includes("Erasing")`)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var email string
+		err := w.s.DB.QueryRow(t.Context(), `SELECT email FROM accounts WHERE id = ?`, string(w.memberID)).Scan(&email)
+		if err == nil && strings.HasSuffix(email, "@erased.invalid") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the member was not erased: %q %v", email, err)
+		}
+	}
+	a.focus("#people .panel-actions button")
+	a.press(kb.Enter)
+	a.waitUntil("the pseudonym in the list, without an erase button", `!document.querySelector('`+sel+`') && document.querySelector("#accounts-table").textContent.includes("erased.invalid")`)
 }

@@ -177,7 +177,44 @@ function peopleSection() {
       });
       action = b;
     }
+    if (!me && !(a.roles || []).includes("tenant_admin") && !String(a.email).endsWith("@erased.invalid")) {
+      action = h("span", { class: "row-actions" }, action, " ", eraseButton(a));
+    }
     return [name, h("span", { class: "email" }, a.email), kindBadge(a.kind), rolesText(a.roles), stateBadge, action];
+  }
+
+  /** eraseButton erases a person on request (a data subject request): their
+   * identity is pseudonymised and their content deleted unless held. */
+  function eraseButton(a) {
+    const b = button({
+      labelKey: "admin.erase",
+      small: true,
+      kind: "quiet",
+      attrs: { "aria-describedby": `account-${a.id}`, "data-erase": a.id },
+      onClick: async () => {
+        const ok = await confirmDialog({
+          titleKey: "admin.erase.title",
+          titleParams: { name: a.display_name || a.email },
+          bodyKey: "admin.erase.body",
+          confirmKey: "admin.erase",
+          danger: true,
+        });
+        if (!ok) {
+          return;
+        }
+        alert.clear();
+        const done = busy(b, { messageKey: "common.working" });
+        try {
+          await api.post(`/api/v1/admin/accounts/${encodeURIComponent(a.id)}/erase`);
+          status.show({ messageKey: "admin.erased", params: { name: a.display_name || a.email } });
+          await load();
+        } catch (err) {
+          done();
+          showLoadError(err, alert);
+        }
+      },
+    });
+    return b;
   }
 
   load();
