@@ -346,7 +346,7 @@ func (a *App) routes() {
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
 	httpapi.RegisterRetention(a.HTTP, a.Retention)
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
-	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat})
+	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
 		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})

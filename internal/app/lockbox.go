@@ -3,15 +3,18 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/blob"
 	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/lockbox"
@@ -50,12 +53,63 @@ func (r lockboxResources) ResourceTenant(ctx context.Context, kind, id string) (
 	return "", errs.E(errs.NotFound, "There is no such resource.")
 }
 
+// UserMessages returns the newest messages a person of tenant wrote, opened.
+func (o operatorReads) UserMessages(ctx context.Context, tenant ids.TenantID, user string, limit int) ([]chat.View, error) {
+	acct, err := o.db.AccountByID(ctx, ids.UserID(user))
+	if err != nil || acct.Tenant != tenant {
+		return nil, errs.E(errs.NotFound, "There is no such person.")
+	}
+	msgs, err := o.db.MessagesByAuthor(ctx, tenant, acct.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chat.View, 0, len(msgs))
+	for _, m := range msgs {
+		v, err := o.chat.Open(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Recording opens a recording of tenant for reading.
+func (o operatorReads) Recording(ctx context.Context, tenant ids.TenantID, id string) (meeting.Recording, io.ReadCloser, error) {
+	rec, err := store.Meetings(o.db).(interface {
+		Recording(context.Context, string) (meeting.Recording, error)
+	}).Recording(ctx, id)
+	if err != nil || rec.Tenant != tenant {
+		return meeting.Recording{}, nil, errs.E(errs.NotFound, "There is no such recording.")
+	}
+	rc, err := o.blobs.Get(ctx, tenant, rec.BlobKey)
+	if err != nil {
+		return meeting.Recording{}, nil, err
+	}
+	return rec, rc, nil
+}
+
+// TenantConfig returns a tenant's settings: its identity and access
+// policy and its moderation policy.
+func (o operatorReads) TenantConfig(ctx context.Context, tenant ids.TenantID) (httpapi.TenantConfig, error) {
+	t, err := o.db.TenantByID(ctx, tenant)
+	if err != nil {
+		return httpapi.TenantConfig{}, errs.E(errs.NotFound, "There is no such tenant.")
+	}
+	mod, _, err := store.Moderation(o.db).Policy(ctx, tenant)
+	if err != nil {
+		return httpapi.TenantConfig{}, err
+	}
+	return httpapi.TenantConfig{Name: t.Name, Domains: t.Domains, Policy: t.Policy, Moderation: mod}, nil
+}
+
 // operatorReads reads tenant content for an operator whose lockbox grant
 // the lockbox service has checked; it only makes sure the content is the
 // tenant's.
 type operatorReads struct {
-	db   *store.DB
-	chat *chat.Service
+	db    *store.DB
+	chat  *chat.Service
+	blobs blob.Blob
 }
 
 func (o operatorReads) ChannelMessages(ctx context.Context, tenant ids.TenantID, channel string, limit int) ([]chat.View, error) {

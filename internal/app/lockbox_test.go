@@ -196,4 +196,54 @@ func TestLockboxOverHTTP(t *testing.T) {
 	if r := read(support.ID); r.status != 403 {
 		t.Fatalf("a read after the grant ended: %d %s", r.status, r.body)
 	}
+
+	// A second request: a person's messages and the tenant's configuration.
+	var second lockbox.Request
+	r = op.do("POST", "/api/v1/operator/lockbox", map[string]any{"tenant": w.tenant.ID, "resources": []string{"user_messages:" + string(adminID), "tenant_config"},
+		"justification": "data_recovery", "reason": "Restore the admin's lost messages.", "ticket": "SUP-43", "duration": "30m"})
+	if r.status != 201 {
+		t.Fatalf("file the second request: %d %s", r.status, r.body)
+	}
+	r.json(t, &second)
+	under := func(path string) response {
+		return op.do("GET", "/api/v1/operator/lockbox/"+second.ID+path, nil)
+	}
+	if r := under("/tenant-config"); r.status != 403 {
+		t.Fatalf("the tenant's configuration before approval: %d %s", r.status, r.body)
+	}
+	if r := w.admin.do("POST", "/api/v1/lockbox/requests/"+second.ID+"/approve", map[string]any{"proof": w.admin.passkeyProof(passkey)}); r.status != 200 {
+		t.Fatalf("approve the second: %d %s", r.status, r.body)
+	}
+	var mine struct {
+		Messages []chat.View `json:"messages"`
+	}
+	if r := under("/users/" + string(adminID) + "/messages"); r.status != 200 {
+		t.Fatalf("the admin's messages under the grant: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &mine)
+	}
+	if len(mine.Messages) != 3 {
+		t.Fatalf("read %d of the admin's messages, want 3", len(mine.Messages))
+	}
+	var cfg struct {
+		Name    string   `json:"name"`
+		Domains []string `json:"domains"`
+	}
+	if r := under("/tenant-config"); r.status != 200 {
+		t.Fatalf("the tenant's configuration under the grant: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &cfg)
+	}
+	if cfg.Name != "Acme Corp" || len(cfg.Domains) == 0 {
+		t.Fatalf("tenant configuration: %+v", cfg)
+	}
+	for _, path := range []string{"/channels/" + support.ID + "/messages", "/recordings/" + support.ID, "/users/not-an-id/messages"} {
+		if r := under(path); r.status != 403 {
+			t.Fatalf("%s outside the second grant: %d %s", path, r.status, r.body)
+		}
+	}
+	// The first grant does not open the second's resources either.
+	if r := op.do("GET", "/api/v1/operator/lockbox/"+req.ID+"/tenant-config", nil); r.status != 403 {
+		t.Fatalf("the tenant configuration under the first, ended grant: %d", r.status)
+	}
 }

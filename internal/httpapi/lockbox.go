@@ -5,12 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/kaigi/kaigi/internal/chat"
+	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/lockbox"
+	"github.com/kaigi/kaigi/internal/meeting"
+	"github.com/kaigi/kaigi/internal/moderation"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -38,11 +42,33 @@ type (
 )
 
 // OperatorReads reads tenant content for operators; lockbox.Service.Read
-// decides whether they may, and records it.
+// decides whether they may, and records it. Each method checks that what
+// it reads belongs to tenant.
 type OperatorReads interface {
-	// ChannelMessages returns a channel's newest messages, opened, after
-	// checking that the channel belongs to tenant.
+	// ChannelMessages returns a channel's newest messages, opened.
 	ChannelMessages(ctx context.Context, tenant ids.TenantID, channel string, limit int) ([]chat.View, error)
+	// UserMessages returns the newest messages a person wrote, opened.
+	UserMessages(ctx context.Context, tenant ids.TenantID, user string, limit int) ([]chat.View, error)
+	// Recording opens a meeting recording (WebM).
+	Recording(ctx context.Context, tenant ids.TenantID, id string) (meeting.Recording, io.ReadCloser, error)
+	// TenantConfig returns the tenant's settings.
+	TenantConfig(ctx context.Context, tenant ids.TenantID) (TenantConfig, error)
+}
+
+// TenantConfig is a tenant's configuration as an operator reads it under a
+// grant: its name, domains and policies.
+type TenantConfig struct {
+	Name       string            `json:"name"`
+	Domains    []string          `json:"domains"`
+	Policy     identity.Policy   `json:"policy"`
+	Moderation moderation.Policy `json:"moderation"`
+}
+
+// OperatorUserMessages is what an operator reads of a person's messages.
+type OperatorUserMessages struct {
+	Request  string      `json:"request"`
+	User     string      `json:"user"`
+	Messages []chat.View `json:"messages"`
 }
 
 // RegisterLockbox registers the lockbox routes: operators file requests,
@@ -108,6 +134,79 @@ func RegisterLockbox(s *Server, lb *lockbox.Service, res lockbox.Resources, read
 				return OperatorMessages{}, err
 			}
 			return out, nil
+		}))
+
+	// readUnder runs one operator read of resource under grant {id}: the
+	// resource's tenant is looked up (never taken from the request), then
+	// the lockbox decides and records.
+	readUnder := func(r *http.Request, p principal.Principal, kind, rid string, read func(tenant ids.TenantID) (map[string]string, error)) error {
+		var tenant ids.TenantID
+		if ids.Valid(rid) {
+			tenant, _ = res.ResourceTenant(r.Context(), kind, rid)
+		}
+		p.Grant = &principal.Grant{ID: id(r)}
+		return lb.Read(r.Context(), p, tenant, kind+":"+rid, func() (map[string]string, error) { return read(tenant) })
+	}
+	summary := func(v any, n int) map[string]string {
+		b, _ := json.Marshal(v)
+		sum := sha256.Sum256(b)
+		return map[string]string{"items": strconv.Itoa(n), "sha256": hex.EncodeToString(sum[:])}
+	}
+	route("GET", "/api/v1/operator/lockbox/{id}/users/{user}/messages", "Read the newest messages a person wrote, under grant {id} naming user_messages:{user}; every read and refusal is audited and each read is in the tenant's transparency log.",
+		principal.OperatorOnly, nil, OperatorUserMessages{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (OperatorUserMessages, error) {
+			user := r.PathValue("user")
+			limit, err := queryInt(r, "limit", 50)
+			if err != nil {
+				return OperatorUserMessages{}, err
+			}
+			out := OperatorUserMessages{Request: id(r), User: user}
+			err = readUnder(r, p, lockbox.ResUserMessages, user, func(tenant ids.TenantID) (map[string]string, error) {
+				msgs, err := reads.UserMessages(r.Context(), tenant, user, int(min(max(limit, 1), 200)))
+				out.Messages = msgs
+				return summary(msgs, len(msgs)), err
+			})
+			return out, err
+		}))
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/operator/lockbox/{id}/recordings/{recording}", Policy: principal.OperatorOnly, Raw: true,
+		Doc: Doc{Summary: "Download a meeting recording (WebM) under grant {id} naming recording:{recording}; the read is audited and in the tenant's transparency log before a byte is sent.",
+			Tag: "lockbox", ContentType: "video/webm"},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			var rc io.ReadCloser
+			var rec meeting.Recording
+			err := readUnder(r, p, lockbox.ResRecording, r.PathValue("recording"), func(tenant ids.TenantID) (map[string]string, error) {
+				var err error
+				rec, rc, err = reads.Recording(r.Context(), tenant, r.PathValue("recording"))
+				return map[string]string{"recording": rec.ID, "bytes": strconv.FormatInt(rec.Bytes, 10)}, err
+			})
+			if err != nil {
+				if rc != nil {
+					rc.Close()
+				}
+				return err
+			}
+			defer rc.Close()
+			w.Header().Set("Content-Type", "video/webm")
+			w.Header().Set("Content-Disposition", `attachment; filename="recording-`+rec.ID+`.webm"`)
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = io.Copy(w, rc)
+			return nil
+		}})
+	route("GET", "/api/v1/operator/lockbox/{id}/tenant-config", "Read the tenant's configuration (name, domains, policies) under grant {id} naming tenant_config; audited and in the tenant's transparency log.",
+		principal.OperatorOnly, nil, TenantConfig{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (TenantConfig, error) {
+			var out TenantConfig
+			// The tenant is the grant's own (tenant_config names no id);
+			// an unknown or foreign grant leaves it empty and is refused
+			// and audited by Read.
+			req, _ := lb.Request(r.Context(), p, id(r))
+			p.Grant = &principal.Grant{ID: id(r)}
+			err := lb.Read(r.Context(), p, req.Tenant, lockbox.ResTenantConfig, func() (map[string]string, error) {
+				var err error
+				out, err = reads.TenantConfig(r.Context(), req.Tenant)
+				return summary(out, 1), err
+			})
+			return out, err
 		}))
 
 	watchers := principal.Policy{Name: "role lockbox_approver, tenant_admin or compliance_officer", Allow: func(p principal.Principal) error {

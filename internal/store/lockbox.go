@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/lockbox"
 )
@@ -128,6 +129,26 @@ func (s lockboxStore) LockboxDue(ctx context.Context, now time.Time, limit int) 
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// MessagesByAuthor returns a tenant's newest messages written by author,
+// sealed, newest first (an operator's read under a lockbox grant).
+func (db *DB) MessagesByAuthor(ctx context.Context, tenant ids.TenantID, author ids.UserID, limit int) ([]chat.Message, error) {
+	rows, err := db.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE tenant_id = ? AND author_id = ? AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?`,
+		string(tenant), string(author), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []chat.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }
