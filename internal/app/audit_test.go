@@ -25,6 +25,7 @@ import (
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 type auditWorld struct {
@@ -332,7 +333,7 @@ func newWebhookReceiver(t *testing.T) *webhookReceiver {
 		}
 		// Verify as a receiver outside Kaigi would: HMAC-SHA256 over
 		// timestamp "." body, hex, prefixed v1=.
-		if err := audit.VerifyWebhook(wr.secret, r.Header.Get(audit.HeaderTimestamp), r.Header.Get(audit.HeaderSignature), body, time.Now(), 10*365*24*time.Hour); err != nil {
+		if err := webhook.Verify(wr.secret, r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, time.Now(), 10*365*24*time.Hour); err != nil {
 			wr.bad = append(wr.bad, err.Error())
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return

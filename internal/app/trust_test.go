@@ -20,13 +20,13 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/app/apptest"
-	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity/mfa/passkey/passkeytest"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/mail/mailtest"
 	"github.com/kaigi/kaigi/internal/provider"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // subprocessor is an operator's request body for one.
@@ -213,7 +213,7 @@ func TestSubprocessorNotificationsReachEveryChannel(t *testing.T) {
 	deliveries := make(chan hookDelivery, 4)
 	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		deliveries <- hookDelivery{r.Header.Get(audit.HeaderTimestamp), r.Header.Get(audit.HeaderSignature), b}
+		deliveries <- hookDelivery{r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), b}
 	}))
 	t.Cleanup(hook.Close)
 
@@ -268,10 +268,10 @@ func TestSubprocessorNotificationsReachEveryChannel(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no webhook delivery")
 	}
-	if err := audit.VerifyWebhook([]byte(set.Secret), d.ts, d.sig, d.body, w.s.Clock.Now(), 5*time.Minute); err != nil {
+	if err := webhook.Verify([]byte(set.Secret), d.ts, d.sig, d.body, w.s.Clock.Now(), 5*time.Minute); err != nil {
 		t.Fatalf("webhook signature: %v (%s %s)", err, d.ts, d.sig)
 	}
-	if err := audit.VerifyWebhook([]byte("another secret"), d.ts, d.sig, d.body, w.s.Clock.Now(), 5*time.Minute); err == nil {
+	if err := webhook.Verify([]byte("another secret"), d.ts, d.sig, d.body, w.s.Clock.Now(), 5*time.Minute); err == nil {
 		t.Fatal("a signature verified with the wrong secret")
 	}
 	var ev provider.SubprocessorEvent

@@ -4,13 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/signing"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // Store is what the audit service keeps its state in, besides the chain.
@@ -83,8 +83,8 @@ type Service struct {
 	node    string
 	timeout time.Duration
 
-	allowLoopback atomic.Bool
-	inflight      sync.Map // sink id → struct{}: deliveries under way on this node
+	guard    webhook.Guard // where sinks may deliver
+	inflight sync.Map      // sink id → struct{}: deliveries under way on this node
 }
 
 // NewService returns a service.
@@ -110,7 +110,7 @@ func NewService(o ServiceOptions) *Service {
 // AllowLoopbackEndpoints lets sinks name loopback addresses (and webhooks
 // plain http on them), for tests against local servers. Never in production:
 // a sink could otherwise aim at the node itself.
-func (s *Service) AllowLoopbackEndpoints(on bool) { s.allowLoopback.Store(on) }
+func (s *Service) AllowLoopbackEndpoints(on bool) { s.guard.AllowLoopback(on) }
 
 // record appends e in a transaction of its own.
 func (s *Service) record(ctx context.Context, e Entry) error {

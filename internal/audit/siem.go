@@ -3,14 +3,11 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +15,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +22,7 @@ import (
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // Sink kinds.
@@ -36,8 +33,8 @@ const (
 
 // Webhook headers.
 const (
-	HeaderTimestamp = "X-Kaigi-Timestamp" // unix seconds
-	HeaderSignature = "X-Kaigi-Signature" // "v1=" hex(HMAC-SHA256(secret, timestamp + "." + body))
+	HeaderTimestamp = webhook.HeaderTimestamp // unix seconds
+	HeaderSignature = webhook.HeaderSignature // "v1=" hex(HMAC-SHA256(secret, timestamp + "." + body))
 )
 
 // Limits of sinks.
@@ -212,40 +209,7 @@ func (s *Service) checkSinkEndpoint(kind, endpoint string) error {
 	default:
 		return errs.E(errs.Invalid, "kind must be webhook or syslog.")
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		if !s.allowLoopback.Load() {
-			return errs.E(errs.Invalid, "The endpoint cannot be this machine.")
-		}
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		if err := s.checkIP(ip); err != nil {
-			return errs.E(errs.Invalid, "The endpoint cannot be that address.")
-		}
-	}
-	return nil
-}
-
-func (s *Service) checkIP(ip net.IP) error {
-	if ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || (ip.IsLoopback() && !s.allowLoopback.Load()) {
-		return errors.New("forbidden address")
-	}
-	return nil
-}
-
-// dialer refuses, at connection time, the addresses checkSinkEndpoint
-// refuses by name: a host name may resolve to anything.
-func (s *Service) dialer() *net.Dialer {
-	return &net.Dialer{Timeout: s.timeout, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip := net.ParseIP(host); ip == nil || s.checkIP(ip) != nil {
-			return fmt.Errorf("refusing to connect to %s", host)
-		}
-		return nil
-	}}
+	return s.guard.CheckHost(host)
 }
 
 func certPool(pemText string) (*x509.CertPool, error) {
@@ -343,31 +307,6 @@ type WebhookBatch struct {
 	Records []Record     `json:"records"`
 }
 
-// SignWebhook returns the signature header's value for a body sent at ts.
-func SignWebhook(secret []byte, ts string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "v1=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifyWebhook checks a delivery's signature in constant time and that its
-// timestamp is within tolerance of now. Receivers written in Go may use it.
-func VerifyWebhook(secret []byte, ts, sig string, body []byte, now time.Time, tolerance time.Duration) error {
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("bad timestamp")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return errors.New("timestamp outside tolerance")
-	}
-	if !hmac.Equal([]byte(SignWebhook(secret, ts, body)), []byte(sig)) {
-		return errors.New("bad signature")
-	}
-	return nil
-}
-
 func (s *Service) sendWebhook(ctx context.Context, sk Sink, recs []Record) error {
 	secret, err := s.keys.Open(ctx, sk.Tenant, sinkAAD(sk.ID), sk.Secret)
 	if err != nil {
@@ -385,7 +324,7 @@ func (s *Service) sendWebhook(ctx context.Context, sk Sink, recs []Record) error
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{DialContext: s.dialer().DialContext, TLSClientConfig: cfg, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
+	tr := &http.Transport{DialContext: s.guard.Dialer(s.timeout).DialContext, TLSClientConfig: cfg, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sk.Endpoint, bytes.NewReader(body))
@@ -396,7 +335,7 @@ func (s *Service) sendWebhook(ctx context.Context, sk Sink, recs []Record) error
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Kaigi-Audit/1")
 	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, SignWebhook(secret, ts, body))
+	req.Header.Set(HeaderSignature, webhook.Sign(secret, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -418,7 +357,7 @@ func (s *Service) sendSyslog(ctx context.Context, sk Sink, recs []Record) error 
 	if err != nil {
 		return err
 	}
-	d := tls.Dialer{NetDialer: s.dialer(), Config: cfg}
+	d := tls.Dialer{NetDialer: s.guard.Dialer(s.timeout), Config: cfg}
 	conn, err := d.DialContext(ctx, "tcp", sk.Endpoint)
 	if err != nil {
 		return err

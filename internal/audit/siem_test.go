@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // TestWebhookSignatureChecksWithOpenSSL: the documented way to check a
-// delivery, with openssl outside Kaigi, agrees with SignWebhook.
+// delivery, with openssl outside Kaigi, agrees with webhook.Sign.
 func TestWebhookSignatureChecksWithOpenSSL(t *testing.T) {
 	secret, ts := "s3cr3t-from-kaigi", "1767225600"
 	body := []byte(`{"tenant":"t","sink":"s","records":[{"seq":1,"target":"a \"quoted\" $thing"}]}`)
-	sig := audit.SignWebhook([]byte(secret), ts, body)
+	sig := webhook.Sign([]byte(secret), ts, body)
 	cmd := exec.CommandContext(t.Context(), "openssl", "dgst", "-sha256", "-hmac", secret, "-hex")
 	cmd.Stdin = strings.NewReader(ts + "." + string(body))
 	out, err := cmd.Output()
@@ -26,7 +27,7 @@ func TestWebhookSignatureChecksWithOpenSSL(t *testing.T) {
 		t.Fatalf("openssl computes %s, Kaigi sends %s", got, sig)
 	}
 	now := time.Unix(1767225600, 0)
-	if err := audit.VerifyWebhook([]byte(secret), ts, sig, body, now, time.Minute); err != nil {
+	if err := webhook.Verify([]byte(secret), ts, sig, body, now, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct {
@@ -40,7 +41,7 @@ func TestWebhookSignatureChecksWithOpenSSL(t *testing.T) {
 		"replayed later":  {secret, ts, sig, body, now.Add(time.Hour)},
 		"not a timestamp": {secret, "soon", sig, body, now},
 	} {
-		if err := audit.VerifyWebhook([]byte(tc.secret), tc.ts, tc.sig, tc.body, tc.now, time.Minute); err == nil {
+		if err := webhook.Verify([]byte(tc.secret), tc.ts, tc.sig, tc.body, tc.now, time.Minute); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // Kinds of change to the subprocessor registry.
@@ -217,7 +217,7 @@ type Subprocessors struct {
 	baseURL   string
 	log       *slog.Logger
 	timeout   time.Duration
-	loopback  atomic.Bool
+	guard     webhook.Guard
 }
 
 // SubprocessorOptions configure Subprocessors.
@@ -256,7 +256,7 @@ func NewSubprocessors(o SubprocessorOptions) *Subprocessors {
 
 // AllowLoopbackEndpoints lets webhooks name loopback addresses over plain
 // http, for tests against local servers. Never in production.
-func (s *Subprocessors) AllowLoopbackEndpoints(on bool) { s.loopback.Store(on) }
+func (s *Subprocessors) AllowLoopbackEndpoints(on bool) { s.guard.AllowLoopback(on) }
 
 func validText(v, what string, max int, required bool) error {
 	if required && strings.TrimSpace(v) == "" {

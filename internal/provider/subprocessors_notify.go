@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -22,11 +18,12 @@ import (
 	"github.com/kaigi/kaigi/internal/jobs"
 	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/principal"
+	"github.com/kaigi/kaigi/internal/webhook"
 )
 
 // This file tells tenants of announced changes: by email to their tenant
 // admins and by a signed webhook. Like the audit log's SIEM sinks (whose
-// signature scheme it reuses: audit.SignWebhook, the headers
+// signature scheme it reuses: webhook.Sign, the headers
 // X-Kaigi-Timestamp and X-Kaigi-Signature), it speaks HTTP itself; the rest
 // of the package does not.
 
@@ -160,7 +157,7 @@ func (s *Subprocessors) sendWebhook(ctx context.Context, w Webhook, c Change) er
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{DialContext: s.dialer().DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
+	tr := &http.Transport{DialContext: s.guard.Dialer(s.timeout).DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
@@ -170,8 +167,8 @@ func (s *Subprocessors) sendWebhook(ctx context.Context, w Webhook, c Change) er
 	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Kaigi-Subprocessors/1")
-	req.Header.Set(audit.HeaderTimestamp, ts)
-	req.Header.Set(audit.HeaderSignature, audit.SignWebhook(secret, ts, body))
+	req.Header.Set(webhook.HeaderTimestamp, ts)
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -186,46 +183,4 @@ func (s *Subprocessors) sendWebhook(ctx context.Context, w Webhook, c Change) er
 
 // checkEndpoint accepts an https URL that names no loopback, link-local or
 // unspecified address (plain http to loopback only when allowed, in tests).
-func (s *Subprocessors) checkEndpoint(endpoint string) error {
-	if len(endpoint) > 900 {
-		return errs.E(errs.Invalid, "The webhook URL is too long.")
-	}
-	u, err := url.Parse(endpoint)
-	loop := s.loopback.Load()
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || (u.Scheme != "https" && !(loop && u.Scheme == "http")) {
-		return errs.E(errs.Invalid, "The webhook URL must be an https:// URL without user name or fragment.")
-	}
-	host := u.Hostname()
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		if !loop {
-			return errs.E(errs.Invalid, "The webhook cannot be this machine.")
-		}
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && s.checkIP(ip) != nil {
-		return errs.E(errs.Invalid, "The webhook cannot be that address.")
-	}
-	return nil
-}
-
-func (s *Subprocessors) checkIP(ip net.IP) error {
-	if ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || (ip.IsLoopback() && !s.loopback.Load()) {
-		return errors.New("forbidden address")
-	}
-	return nil
-}
-
-// dialer refuses, at connection time, what checkEndpoint refuses by name:
-// a host name may resolve to anything.
-func (s *Subprocessors) dialer() *net.Dialer {
-	return &net.Dialer{Timeout: s.timeout, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip := net.ParseIP(host); ip == nil || s.checkIP(ip) != nil {
-			return fmt.Errorf("refusing to connect to %s", host)
-		}
-		return nil
-	}}
-}
+func (s *Subprocessors) checkEndpoint(endpoint string) error { return s.guard.CheckURL(endpoint) }
