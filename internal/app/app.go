@@ -105,8 +105,10 @@ type App struct {
 	// services register their kinds in New; Serve runs it.
 	Jobs *jobs.Runner
 
-	// Transparency is the per-tenant access-transparency log.
-	Transparency *transparency.Log
+	// Transparency is the per-tenant access-transparency log, and
+	// TransparencyHooks delivers it to the tenants' webhooks.
+	Transparency      *transparency.Log
+	TransparencyHooks *transparency.Hooks
 
 	// Lockbox is operators' access to tenant content under grants the
 	// tenant approved.
@@ -290,6 +292,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Transparency: a.Transparency, Clock: a.Clock, Log: log, Notify: a.notifyApprovers,
 		TenantPendingFor: a.tenantPendingFor})
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
+	a.TransparencyHooks = transparency.NewHooks(a.Transparency, store.TransparencyHooks(a.DB), a.Keys, a.Audit, a.Clock, log)
+	go a.TransparencyHooks.Run(sweepCtx, 2*time.Second)
 	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log})
 	go a.runLegalNotices(sweepCtx, time.Minute) // customers are told when a non-disclosure order ends
 	a.Subprocessors = provider.NewSubprocessors(provider.SubprocessorOptions{Store: store.Subprocessors(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Customers: store.SubprocessorCustomers(a.DB), Mailer: a.Mailer, Jobs: a.Jobs, BaseURL: cfg.URL(), Log: log})
@@ -346,6 +350,7 @@ func (a *App) routes() {
 	httpapi.RegisterMeetingSocket(a.HTTP, a.Realtime)
 	httpapi.RegisterRetention(a.HTTP, a.Retention)
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
+	httpapi.RegisterTransparencyHooks(a.HTTP, a.TransparencyHooks)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),

@@ -333,6 +333,9 @@ var allowed = map[string][]string{
 	"GET /api/v1/transparency/proofs/consistency": {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/bundle":             {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	"GET /api/v1/transparency/live":               {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"GET /api/v1/transparency/webhooks":           {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"POST /api/v1/transparency/webhooks":          {"tenant_admin", "compliance_officer", "lockbox_approver"},
+	"DELETE /api/v1/transparency/webhooks/{id}":   {"tenant_admin", "compliance_officer", "lockbox_approver"},
 	// Moderation: the policy is the admins' and compliance officers'; the
 	// review queue only compliance officers'; anyone in a tenant may report
 	// a message they can see and read the notices sent to them.

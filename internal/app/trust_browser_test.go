@@ -39,8 +39,9 @@ func TestTrustCenterBrowserFiguresMatchTheAPI(t *testing.T) {
 			t.Fatalf("add: %d %s", r.status, r.body)
 		}
 	}
-	// A request in the last complete half-year, for the report's figures.
-	if r := op.do("POST", "/api/v1/operator/legal-requests", map[string]any{"received": "2026-03-02T10:00:00Z", "country": "JP", "instrument": "subpoena",
+	// A request received now: once the clock has moved 183 days on, its
+	// half-year is the last complete one, which the report shows by default.
+	if r := op.do("POST", "/api/v1/operator/legal-requests", map[string]any{"received": w.s.Clock.Now().Add(-time.Hour), "country": "JP", "instrument": "subpoena",
 		"compulsory": true, "customer_type": "enterprise", "asked": []string{"non_content"},
 		"details": map[string]any{"agency": "Agency JP", "accounts": []string{"a@acme.example", "b@acme.example", "c@acme.example"}}}); r.status != 201 {
 		t.Fatalf("legal request: %d %s", r.status, r.body)

@@ -38,6 +38,39 @@ var transparencyReaders = principal.Policy{Name: "role tenant_admin, compliance_
 	return principal.HasRole(principal.LockboxApprover).Allow(p)
 }}
 
+// HookBody subscribes a webhook to the tenant's transparency log.
+type HookBody struct {
+	URL       string `json:"url" doc:"https:// endpoint that receives each new entry (signed, see docs/lockbox.md)."`
+	FromStart bool   `json:"from_start,omitempty" doc:"Deliver the whole log from entry 0 first (default: only what comes next)."`
+}
+
+// HookCreated is a new subscription with its secret, shown this once.
+type HookCreated struct {
+	Hook   transparency.Hook `json:"hook"`
+	Secret string            `json:"secret" doc:"The HMAC secret that signs deliveries; shown once, store it now."`
+}
+
+// RegisterTransparencyHooks registers the tenant's webhook subscriptions
+// to its transparency log.
+func RegisterTransparencyHooks(s *Server, h *transparency.Hooks) {
+	route := func(method, pattern, summary string, req, resp any, status int, fn HandlerFunc) {
+		s.Handle(Route{Method: method, Pattern: pattern, Policy: transparencyReaders, Doc: Doc{Summary: summary, Tag: "transparency", Request: req, Response: resp, Status: status}, Handler: fn})
+	}
+	route("GET", "/api/v1/transparency/webhooks", "The tenant's webhooks on its transparency log, with their delivery state.", nil, []transparency.Hook{}, 0,
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]transparency.Hook, error) {
+			return h.List(r.Context(), p)
+		}))
+	route("POST", "/api/v1/transparency/webhooks", "Subscribe an https endpoint to every new entry, signed with a secret shown once (audited).", HookBody{}, HookCreated{}, http.StatusCreated,
+		JSON(http.StatusCreated, func(r *http.Request, p principal.Principal, b HookBody) (HookCreated, error) {
+			hk, secret, err := h.Subscribe(r.Context(), p, b.URL, b.FromStart)
+			return HookCreated{Hook: hk, Secret: secret}, err
+		}))
+	route("DELETE", "/api/v1/transparency/webhooks/{id}", "Remove a webhook (audited).", nil, nil, http.StatusNoContent,
+		JSON(http.StatusNoContent, func(r *http.Request, p principal.Principal, _ None) (None, error) {
+			return None{}, h.Remove(r.Context(), p, r.PathValue("id"))
+		}))
+}
+
 // RegisterTransparency registers the routes of the tenant's
 // access-transparency log: its signed head and earlier checkpoints, its
 // entries, inclusion and consistency proofs, and bundles for offline

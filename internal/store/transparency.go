@@ -157,3 +157,72 @@ func (s tlogStore) LogLeaves(ctx context.Context, tenant ids.TenantID, from, to 
 	}
 	return out, rows.Err()
 }
+
+// TransparencyHooks adapts db to the transparency log's webhook store.
+func TransparencyHooks(db *DB) transparency.HookStore { return tlogHookStore{db} }
+
+type tlogHookStore struct{ *DB }
+
+var (
+	_ transparency.HookTx    = (*Tx)(nil)
+	_ transparency.HookStore = tlogHookStore{}
+)
+
+func (s tlogHookStore) UpdateHooks(ctx context.Context, fn func(tx transparency.HookTx) error) error {
+	return s.InTx(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+const hookCols = `id, tenant_id, url, secret, next_index, failures, last_error, next_attempt, last_delivery, created_at, created_by`
+
+func (tx *Tx) InsertHook(ctx context.Context, h transparency.Hook) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tlog_hooks (`+hookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.ID, string(h.Tenant), h.URL, h.Secret, int64(h.Next), h.Failures, h.LastError, ns(h.NextAttempt), nullNS(h.LastDelivery), ns(h.Created), string(h.CreatedBy))
+	return err
+}
+
+func (tx *Tx) DeleteHook(ctx context.Context, tenant ids.TenantID, id string) (bool, error) {
+	res, err := tx.Exec(ctx, `DELETE FROM tlog_hooks WHERE tenant_id = ? AND id = ?`, string(tenant), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s tlogHookStore) hooks(ctx context.Context, where string, args ...any) ([]transparency.Hook, error) {
+	rows, err := s.Query(ctx, `SELECT `+hookCols+` FROM tlog_hooks WHERE `+where+` ORDER BY created_at`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []transparency.Hook{}
+	for rows.Next() {
+		var h transparency.Hook
+		var tenant, by string
+		var next, attempt, created int64
+		var last sql.NullInt64
+		if err := rows.Scan(&h.ID, &tenant, &h.URL, &h.Secret, &next, &h.Failures, &h.LastError, &attempt, &last, &created, &by); err != nil {
+			return nil, err
+		}
+		h.Tenant, h.CreatedBy, h.Next, h.NextAttempt, h.Created = ids.TenantID(tenant), ids.UserID(by), uint64(next), fromNS(attempt), fromNS(created)
+		if last.Valid {
+			h.LastDelivery = fromNS(last.Int64)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func (s tlogHookStore) Hooks(ctx context.Context, tenant ids.TenantID) ([]transparency.Hook, error) {
+	return s.hooks(ctx, `tenant_id = ?`, string(tenant))
+}
+
+func (s tlogHookStore) DueHooks(ctx context.Context, now time.Time) ([]transparency.Hook, error) {
+	return s.hooks(ctx, `next_attempt <= ?`, ns(now))
+}
+
+func (s tlogHookStore) SaveHookProgress(ctx context.Context, h transparency.Hook) error {
+	_, err := s.Exec(ctx, `UPDATE tlog_hooks SET next_index = ?, failures = ?, last_error = ?, next_attempt = ?, last_delivery = ? WHERE id = ?`,
+		int64(h.Next), h.Failures, h.LastError, ns(h.NextAttempt), nullNS(h.LastDelivery), h.ID)
+	return err
+}

@@ -101,10 +101,18 @@ func (g *Guard) CheckURL(endpoint string) error {
 		return errs.E(errs.Invalid, "The webhook URL is too long.")
 	}
 	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || (u.Scheme != "https" && !(g.loopback.Load() && u.Scheme == "http")) {
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || (u.Scheme != "https" && !(u.Scheme == "http" && g.loopback.Load() && isLoopback(u.Hostname()))) {
 		return errs.E(errs.Invalid, "A webhook's endpoint must be an https:// URL without user name or fragment.")
 	}
 	return g.CheckHost(u.Hostname())
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Dialer refuses, at connection time, the addresses CheckIP refuses.

@@ -66,4 +66,7 @@ func TestGuardKeepsDeliveriesOffThisMachine(t *testing.T) {
 	if err := g.CheckURL("https://169.254.169.254/latest"); err == nil {
 		t.Fatal("link-local allowed with loopback")
 	}
+	if err := g.CheckURL("http://example.com/hook"); err == nil {
+		t.Fatal("plain http to another host allowed with loopback")
+	}
 }
