@@ -120,6 +120,9 @@ type App struct {
 	// Ledger is the law-enforcement request ledger and its transparency report.
 	Ledger *provider.Ledger
 
+	// Contracts runs tenants' contract lifecycles.
+	Contracts *provider.Contracts
+
 	// Subprocessors is the subprocessor registry with its notice periods.
 	Subprocessors *provider.Subprocessors
 
@@ -311,6 +314,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if opts.Auth == nil {
 		opts.Auth = httpapi.IdentityAuth{Identity: a.Identity, TLS: cfg.TLS(), TrustedProxies: proxies}
 	}
+	a.Contracts = provider.NewContracts(store.Contracts(a.DB), a.Audit, a.Clock)
+	opts.Auth = lifecycleAuth{inner: opts.Auth, contracts: a.Contracts}
 	a.HTTP = httpapi.New(httpapi.Options{
 		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),
 		TrustedProxies: proxies, CSP: web.ContentSecurityPolicy, Registerer: a.Registry, Refused: a.operatorRefused,
@@ -353,6 +358,7 @@ func (a *App) routes() {
 	httpapi.RegisterTransparencyHooks(a.HTTP, a.TransparencyHooks)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
+	httpapi.RegisterContracts(a.HTTP, a.Contracts)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
 		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},

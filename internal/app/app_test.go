@@ -305,6 +305,9 @@ var allowed = map[string][]string{
 	"GET /api/v1/operator/legal-requests":             {"operator", "operator_grant"},
 	"POST /api/v1/operator/legal-requests/{id}/steps": {"operator", "operator_grant"},
 	"GET /api/v1/operator/legal-ledger/verification":  {"operator", "operator_grant"},
+	"PUT /api/v1/operator/tenants/{id}/contract":      {"operator", "operator_grant"},
+	"GET /api/v1/operator/contracts":                  {"operator", "operator_grant"},
+	"GET /api/v1/admin/contract":                      {"tenant_admin"},
 	"GET /api/v1/trust/transparency-report":           all(),
 	// Subprocessors: operators change the registry; tenant admins read the
 	// notices, object and set their webhook; the list, its feeds and the

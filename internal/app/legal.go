@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -65,4 +67,32 @@ func (a *App) runLegalNotices(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// lifecycleAuth authenticates with the inner authenticator, then applies
+// the tenant's contract state: after the contract's end only its admins
+// get through, reading and exporting; once the export window has closed
+// nobody does.
+type lifecycleAuth struct {
+	inner     httpapi.Authenticator
+	contracts *provider.Contracts
+}
+
+// exportPaths are the writes allowed during the export window.
+var exportPaths = []string{"/api/v1/admin/exports", "/api/v1/me/exports", "/api/v1/auth/"}
+
+func (l lifecycleAuth) Authenticate(r *http.Request) (principal.Principal, error) {
+	p, err := l.inner.Authenticate(r)
+	if err != nil || !p.IsTenantUser() {
+		return p, err
+	}
+	safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+	export := slices.ContainsFunc(exportPaths, func(prefix string) bool { return strings.HasPrefix(r.URL.Path, prefix) })
+	if strings.HasPrefix(r.URL.Path, "/api/v1/admin/accounts/") && strings.HasSuffix(r.URL.Path, "/exports") {
+		export = true
+	}
+	if err := l.contracts.Allow(r.Context(), p, safe, export); err != nil {
+		return principal.Principal{}, err
+	}
+	return p, nil
 }

@@ -1,0 +1,206 @@
+package provider
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/clock"
+	"github.com/kaigi/kaigi/internal/errs"
+	"github.com/kaigi/kaigi/internal/ids"
+	"github.com/kaigi/kaigi/internal/principal"
+)
+
+// Contract states of a tenant. A tenant without a contract end is active.
+const (
+	ContractActive   = "active"   // everything works
+	ContractEnded    = "ended"    // from the end date, 90 days: admins only, read-only, exports work
+	ContractDisabled = "disabled" // from day 90: no access at all; deleted by day 180
+)
+
+// The lifecycle's periods, from the contract's end.
+const (
+	ExportWindow = 90 * 24 * time.Hour
+	DeleteBy     = 180 * 24 * time.Hour
+)
+
+// Contract is a tenant's contract as its lifecycle sees it.
+type Contract struct {
+	Tenant    ids.TenantID `json:"tenant"`
+	End       time.Time    `json:"end,omitzero" doc:"The contract's end; zero: open-ended."`
+	State     string       `json:"state" doc:"active, ended (admins only, read-only, export) or disabled (no access)."`
+	DisableAt time.Time    `json:"disable_at,omitzero" doc:"When the export window closes (end + 90 days)."`
+	DeleteBy  time.Time    `json:"delete_by,omitzero" doc:"When all data must be deleted (end + 180 days)."`
+	Updated   time.Time    `json:"updated"`
+}
+
+// StateAt returns the contract's state at now, by the clock: the
+// transitions are functions of the end date, so a restart or a moved clock
+// never leaves a tenant in a stale state.
+func (c Contract) StateAt(now time.Time) string {
+	switch {
+	case c.End.IsZero() || now.Before(c.End):
+		return ContractActive
+	case now.Before(c.End.Add(ExportWindow)):
+		return ContractEnded
+	}
+	return ContractDisabled
+}
+
+func (c Contract) at(now time.Time) Contract {
+	c.State = c.StateAt(now)
+	if !c.End.IsZero() {
+		c.DisableAt, c.DeleteBy = c.End.Add(ExportWindow), c.End.Add(DeleteBy)
+	}
+	return c
+}
+
+// ContractTx writes contracts.
+type ContractTx interface {
+	audit.Appender
+	PutContract(ctx context.Context, c Contract) error
+}
+
+// ContractStore keeps contracts.
+type ContractStore interface {
+	UpdateContracts(ctx context.Context, fn func(tx ContractTx) error) error
+	// Contract returns a tenant's contract; a tenant without one is active
+	// (found false).
+	Contract(ctx context.Context, tenant ids.TenantID) (c Contract, found bool, err error)
+	Contracts(ctx context.Context) ([]Contract, error)
+}
+
+// Contracts runs tenants' contract lifecycles.
+type Contracts struct {
+	store ContractStore
+	audit *audit.Log
+	clock clock.Clock
+
+	// Every request of a tenant user asks for its tenant's contract; the
+	// row (its end date) is kept for CacheTTL of real time. The state is
+	// still computed from the clock at each request, so only a change of
+	// the end made on another node takes up to CacheTTL to apply.
+	mu    sync.Mutex
+	cache map[ids.TenantID]cachedContract
+}
+
+type cachedContract struct {
+	c  Contract
+	at time.Time
+}
+
+// CacheTTL is how long a node keeps a tenant's contract row.
+const CacheTTL = 5 * time.Second
+
+// NewContracts returns the lifecycle service.
+func NewContracts(s ContractStore, a *audit.Log, c clock.Clock) *Contracts {
+	return &Contracts{store: s, audit: a, clock: c, cache: map[ids.TenantID]cachedContract{}}
+}
+
+// Of returns a tenant's contract as of now.
+func (cs *Contracts) Of(ctx context.Context, tenant ids.TenantID) (Contract, error) {
+	cs.mu.Lock()
+	e, ok := cs.cache[tenant]
+	cs.mu.Unlock()
+	if !ok || time.Since(e.at) > CacheTTL {
+		c, found, err := cs.store.Contract(ctx, tenant)
+		if err != nil {
+			return Contract{}, err
+		}
+		if !found {
+			c = Contract{Tenant: tenant}
+		}
+		e = cachedContract{c: c, at: time.Now()}
+		cs.mu.Lock()
+		if len(cs.cache) > 100000 {
+			clear(cs.cache)
+		}
+		cs.cache[tenant] = e
+		cs.mu.Unlock()
+	}
+	return e.c.at(cs.clock.Now()), nil
+}
+
+// All returns every contract as of now (operators).
+func (cs *Contracts) All(ctx context.Context, p principal.Principal) ([]Contract, error) {
+	if p.Kind != principal.Operator {
+		return nil, errs.E(errs.Forbidden, "Only operators see contracts.")
+	}
+	list, err := cs.store.Contracts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := cs.clock.Now()
+	for i := range list {
+		list[i] = list[i].at(now)
+	}
+	return list, nil
+}
+
+// SetEnd sets (or, with a zero time, removes) a tenant's contract end.
+// An end in the past is refused — a contract ends from now on, never
+// retroactively — and so is any change once the export window has closed.
+// Moving the end later reactivates an ended tenant.
+func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant ids.TenantID, end time.Time) (Contract, error) {
+	if p.Kind != principal.Operator {
+		return Contract{}, errs.E(errs.Forbidden, "Only operators change contracts.")
+	}
+	now := cs.clock.Now()
+	if !end.IsZero() && end.Before(now.Add(-time.Minute)) {
+		return Contract{}, errs.E(errs.Invalid, "A contract's end cannot be in the past: choose today or a later date.")
+	}
+	cur, err := cs.Of(ctx, tenant)
+	if err != nil {
+		return Contract{}, err
+	}
+	if cur.State == ContractDisabled {
+		return Contract{}, errs.E(errs.Conflict, "The tenant's export window closed on %s; it is disabled and due for deletion.", cur.DisableAt.Format(time.DateOnly))
+	}
+	c := Contract{Tenant: tenant, End: end.UTC(), Updated: now}
+	err = cs.store.UpdateContracts(ctx, func(tx ContractTx) error {
+		if err := tx.PutContract(ctx, c); err != nil {
+			return err
+		}
+		details := map[string]string{"from": cur.State, "to": c.StateAt(now)}
+		if !end.IsZero() {
+			details["end"] = c.End.Format(time.RFC3339)
+		}
+		_, err := cs.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: tenant, Action: "contract.set_end", Target: "tenant:" + string(tenant), Details: details})
+		return err
+	})
+	cs.mu.Lock()
+	delete(cs.cache, tenant)
+	cs.mu.Unlock()
+	return c.at(now), err
+}
+
+// ErrContractEnded and ErrTenantDisabled refuse requests the lifecycle
+// does not allow.
+var (
+	ErrContractEnded  = errs.E(errs.Forbidden, "Your organisation's contract has ended: only its admins may sign in, everything is read-only, and the full export remains available until the export window closes.")
+	ErrTenantDisabled = errs.E(errs.Forbidden, "Your organisation's contract has ended and its export window has closed: the service is no longer available to it.")
+)
+
+// Allow decides a tenant user's request by the tenant's contract state:
+// active allows everything; ended allows tenant admins only, reading
+// (safe methods) and the export routes (export is true); disabled allows
+// nothing.
+func (cs *Contracts) Allow(ctx context.Context, p principal.Principal, safe, export bool) error {
+	if !p.IsTenantUser() {
+		return nil
+	}
+	c, err := cs.Of(ctx, p.Tenant)
+	if err != nil {
+		return err
+	}
+	switch c.State {
+	case ContractEnded:
+		if !p.Has(principal.TenantAdmin) || !(safe || export) {
+			return ErrContractEnded
+		}
+	case ContractDisabled:
+		return ErrTenantDisabled
+	}
+	return nil
+}
