@@ -28,6 +28,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/app"
 	"github.com/kaigi/kaigi/internal/audit"
@@ -67,6 +69,7 @@ Usage:
   kaigi setup-link [flags]                  print a new one-time link for the first operator
   kaigi tenant create --name N --domain D --admin-email E [--slug S] [flags]
                                             create a tenant; prints its first admin's invitation link
+  kaigi tenant list [flags]                 list tenants with their contract state and health (counts, never content)
   kaigi moderation classify [--lang en|ja] [--policy file.json]
                                             read messages, one per line, on standard input;
                                             print one JSON verdict per line (and the policy's action)
@@ -103,8 +106,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "setup-link":
 		return setupLink(ctx, args, getenv, stdout, stderr)
 	case "tenant":
+		if len(args) > 0 && args[0] == "list" {
+			return tenantList(ctx, args[1:], getenv, stdout, stderr)
+		}
 		if len(args) == 0 || args[0] != "create" {
-			return fmt.Errorf("tenant needs a subcommand: create")
+			return fmt.Errorf("tenant needs a subcommand: create or list")
 		}
 		return tenantCreate(ctx, args[1:], getenv, stdout, stderr)
 	case "moderation":
@@ -316,5 +322,34 @@ func tenantCreate(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stdout, "Created tenant %q (short name %s, id %s, domain %s).\n\nSend this one-time invitation to %s, the first admin (valid for 7 days):\n\n  %s\n",
 			t.Name, t.Slug, t.ID, strings.Join(t.Domains, ", "), n.AdminEmail, link)
 		return nil
+	})
+}
+
+// tenantList prints every tenant with its contract state, countdowns and
+// health: counts and the last activity, never content.
+func tenantList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return withApp(ctx, "kaigi tenant list", args, getenv, stderr, nil, func(a *app.App) error {
+		tenants, err := a.DB.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tCONTRACT\tENDS\tDELETE BY\tACCOUNTS\tCHANNELS\tMESSAGES\tFILES\tLAST ACTIVITY")
+		op := principal.Principal{Kind: principal.Operator, User: cliActor.User}
+		for _, t := range tenants {
+			h, err := a.Contracts.Health(ctx, op, a.DB, t.ID)
+			if err != nil {
+				return fmt.Errorf("health of %s: %w", t.ID, err)
+			}
+			date := func(v time.Time) string {
+				if v.IsZero() {
+					return "-"
+				}
+				return v.Format(time.DateOnly)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", t.ID, t.Name, h.Contract.State, date(h.Contract.End), date(h.Contract.DeleteBy),
+				h.Accounts, h.Channels, h.Messages, h.Files, date(h.LastActivity))
+		}
+		return tw.Flush()
 	})
 }

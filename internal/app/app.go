@@ -358,7 +358,7 @@ func (a *App) routes() {
 	httpapi.RegisterTransparencyHooks(a.HTTP, a.TransparencyHooks)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
-	httpapi.RegisterContracts(a.HTTP, a.Contracts)
+	httpapi.RegisterContracts(a.HTTP, a.Contracts, a.DB)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
 		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},

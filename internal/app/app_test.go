@@ -306,6 +306,7 @@ var allowed = map[string][]string{
 	"POST /api/v1/operator/legal-requests/{id}/steps": {"operator", "operator_grant"},
 	"GET /api/v1/operator/legal-ledger/verification":  {"operator", "operator_grant"},
 	"PUT /api/v1/operator/tenants/{id}/contract":      {"operator", "operator_grant"},
+	"GET /api/v1/operator/tenants/{id}/health":        {"operator", "operator_grant"},
 	"GET /api/v1/operator/contracts":                  {"operator", "operator_grant"},
 	"GET /api/v1/admin/contract":                      {"tenant_admin"},
 	"GET /api/v1/trust/transparency-report":           all(),

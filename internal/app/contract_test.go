@@ -37,6 +37,19 @@ func TestContractLifecycleAccessRules(t *testing.T) {
 	if r := member.do("GET", "/api/v1/channels", nil); r.status != 200 {
 		t.Fatalf("a member while active: %d", r.status)
 	}
+	// The operator sees the tenant's health: counts, never content.
+	var h provider.Health
+	if r := op.do("GET", "/api/v1/operator/tenants/"+tenant+"/health", nil); r.status != 200 {
+		t.Fatalf("health: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &h)
+	}
+	if h.Accounts != 2 || h.Messages != 0 || h.Contract.State != provider.ContractActive || h.Contract.End.IsZero() {
+		t.Fatalf("health: %+v", h)
+	}
+	if r := op.do("GET", "/api/v1/operator/tenants/01a21eb2-0000-7000-8000-000000000000/health", nil); r.status != 404 {
+		t.Fatalf("health of no tenant: %d %s", r.status, r.body)
+	}
 
 	// Ended: admins only, read-only, exports allowed.
 	w.s.Clock.Advance(2 * time.Hour)

@@ -204,3 +204,40 @@ func (cs *Contracts) Allow(ctx context.Context, p principal.Principal, safe, exp
 	}
 	return nil
 }
+
+// Health is what an operator may know of a tenant's use of the service:
+// counts and sizes, never content.
+type Health struct {
+	Tenant       ids.TenantID `json:"tenant"`
+	Accounts     int64        `json:"accounts" doc:"Active accounts."`
+	Teams        int64        `json:"teams"`
+	Channels     int64        `json:"channels" doc:"Channels and chats."`
+	Messages     int64        `json:"messages"`
+	Files        int64        `json:"files"`
+	FileBytes    int64        `json:"file_bytes"`
+	Recordings   int64        `json:"recordings"`
+	LastActivity time.Time    `json:"last_activity,omitzero" doc:"When the newest message was sent."`
+	Contract     Contract     `json:"contract"`
+}
+
+// HealthStore counts a tenant's rows.
+type HealthStore interface {
+	TenantHealth(ctx context.Context, tenant ids.TenantID) (Health, error)
+}
+
+// Health returns a tenant's health for an operator: counts, its contract
+// and countdowns.
+func (cs *Contracts) Health(ctx context.Context, p principal.Principal, hs HealthStore, tenant ids.TenantID) (Health, error) {
+	if p.Kind != principal.Operator {
+		return Health{}, errs.E(errs.Forbidden, "Only operators see tenants' health.")
+	}
+	h, err := hs.TenantHealth(ctx, tenant)
+	if err != nil {
+		return Health{}, err
+	}
+	if h.Contract, err = cs.Of(ctx, tenant); err != nil {
+		return Health{}, err
+	}
+	h.Tenant = tenant
+	return h, nil
+}

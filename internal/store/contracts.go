@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/provider"
 )
@@ -67,4 +68,33 @@ func (s contractStore) Contracts(ctx context.Context) ([]provider.Contract, erro
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// TenantHealth counts a tenant's accounts, teams, channels, messages,
+// files and recordings (metadata only).
+func (db *DB) TenantHealth(ctx context.Context, tenant ids.TenantID) (provider.Health, error) {
+	var h provider.Health
+	var last sql.NullInt64
+	t := string(tenant)
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, t).Scan(&n); err != nil {
+		return h, err
+	}
+	if n == 0 {
+		return h, errs.E(errs.NotFound, "There is no such tenant.")
+	}
+	err := db.QueryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM accounts WHERE tenant_id = ? AND realm = 'tenant' AND state = 'active'),
+		(SELECT COUNT(*) FROM teams WHERE tenant_id = ?),
+		(SELECT COUNT(*) FROM channels WHERE tenant_id = ?),
+		(SELECT COUNT(*) FROM messages WHERE tenant_id = ?),
+		(SELECT COUNT(*) FROM attachments WHERE tenant_id = ?),
+		(SELECT COALESCE(SUM(size), 0) FROM attachments WHERE tenant_id = ?),
+		(SELECT COUNT(*) FROM meeting_recordings WHERE tenant_id = ?),
+		(SELECT MAX(created_at) FROM messages WHERE tenant_id = ?)`, t, t, t, t, t, t, t, t).
+		Scan(&h.Accounts, &h.Teams, &h.Channels, &h.Messages, &h.Files, &h.FileBytes, &h.Recordings, &last)
+	if last.Valid {
+		h.LastActivity = fromNS(last.Int64)
+	}
+	return h, err
 }
