@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/kaigi/kaigi/internal/app/apptest"
 	"github.com/kaigi/kaigi/internal/browsertest"
 	"github.com/kaigi/kaigi/internal/lockbox"
+	"github.com/kaigi/kaigi/internal/provider"
 	"github.com/kaigi/kaigi/internal/signing"
 )
 
@@ -93,6 +95,21 @@ func TestLockboxBrowserOperatorRequestsApproverApprovesWithPasskey(t *testing.T)
 	oper.waitUntil("the tenants", `document.querySelector("#operator-tenants-table") && document.querySelector("#lb-tenant").options.length === 2`)
 	if got := oper.text("#operator-tenants-table tbody"); !strings.Contains(got, "Acme Corp") || strings.Contains(got, "Falcon") {
 		t.Errorf("the tenants list: %q", got)
+	}
+	// Each tenant's contract and health (counts, never content), as the API says.
+	var health provider.Health
+	if r := op.do("GET", "/api/v1/operator/tenants/"+string(w.tenant.ID)+"/health", nil); r.status != 200 {
+		t.Fatalf("health: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &health)
+	}
+	row := `#operator-tenants-table tr[data-tenant="` + string(w.tenant.ID) + `"]`
+	oper.waitUntil("the tenant's health", `document.querySelector('`+row+` [data-figure=contract]').dataset.state === "active"`)
+	if got := oper.text(row + ` [data-figure=accounts]`); got != strconv.FormatInt(health.Accounts, 10) || health.Accounts < 2 {
+		t.Errorf("accounts: the page %q, the API %d", got, health.Accounts)
+	}
+	if got := oper.text(row + ` [data-figure=messages]`); got != strconv.FormatInt(health.Messages, 10) {
+		t.Errorf("messages: the page %q, the API %d", got, health.Messages)
 	}
 
 	// An empty form is refused in the page, field by field.

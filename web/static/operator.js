@@ -11,7 +11,7 @@
 import { h, icon, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
 import { isActive, session, showLoadError } from "./session.js";
-import { alertRegion, busy, button, field, isBusy, loading, option, pageHeader, panel, statusRegion } from "./ui.js";
+import { alertRegion, badge, busy, button, field, isBusy, loading, option, pageHeader, panel, statusRegion } from "./ui.js";
 import {
   JUSTIFICATIONS,
   JUSTIFICATION_LABELS,
@@ -43,6 +43,17 @@ const TENANT_COLUMNS = [
   { labelKey: "operator.tenants.col.state" },
   { labelKey: "operator.tenants.col.domains" },
   { labelKey: "operator.tenants.col.created" },
+  { labelKey: "operator.tenants.col.contract" },
+  { labelKey: "operator.tenants.col.accounts" },
+  { labelKey: "operator.tenants.col.messages" },
+  { labelKey: "operator.tenants.col.activity" },
+];
+
+/** The contract states, as the lifecycle names them. */
+const CONTRACT_STATES = [
+  { state: "active", labelKey: "operator.contract.active", tone: "success" },
+  { state: "ended", labelKey: "operator.contract.ended", tone: "warning" },
+  { state: "disabled", labelKey: "operator.contract.disabled", tone: "danger" },
 ];
 
 /** A resource as the API takes it: kind:id, or tenant_config. */
@@ -144,6 +155,7 @@ function tenantsArea(alert) {
                     h("td", {}, x.state),
                     h("td", {}, (x.domains || []).join(", ")),
                     h("td", {}, time(x.created, "date")),
+                    ...healthCells(x.id),
                   ),
                 ),
               ),
@@ -160,6 +172,36 @@ function tenantsArea(alert) {
       showLoadError(err, alert);
     });
   return area;
+}
+
+/**
+ * healthCells are a tenant's contract and health (counts, never content),
+ * filled in when GET /api/v1/operator/tenants/{id}/health answers.
+ */
+function healthCells(id) {
+  const contract = h("td", { "data-figure": "contract" }, "…");
+  const accounts = h("td", { "data-figure": "accounts", class: "num" }, "…");
+  const messages = h("td", { "data-figure": "messages", class: "num" }, "…");
+  const activity = h("td", { "data-figure": "activity" }, "…");
+  api
+    .get(`/api/v1/operator/tenants/${encodeURIComponent(id)}/health`)
+    .then((hl) => {
+      const st = CONTRACT_STATES.find((c) => c.state === hl.contract.state) || CONTRACT_STATES[0];
+      contract.replaceChildren(badge({ labelKey: st.labelKey, tone: st.tone }));
+      contract.dataset.state = hl.contract.state;
+      if (hl.contract.end) {
+        contract.append(" ", h("span", { class: "muted", i18n: "operator.contract.ends", i18nParams: { date: time(hl.contract.end, "date").textContent } }));
+      }
+      accounts.textContent = String(hl.accounts);
+      messages.textContent = String(hl.messages);
+      activity.replaceChildren(hl.last_activity ? time(hl.last_activity) : h("span", { class: "muted" }, "—"));
+    })
+    .catch(() => {
+      for (const c of [contract, accounts, messages, activity]) {
+        c.textContent = "?";
+      }
+    });
+  return [contract, accounts, messages, activity];
 }
 
 // ---- filing a request
