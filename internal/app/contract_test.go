@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/provider"
 )
@@ -91,5 +92,8 @@ func TestContractLifecycleAccessRules(t *testing.T) {
 	}
 	if !hasAudit(auditActions(t, w.s, w.tenant.ID), "contract.set_end", "") {
 		t.Fatal("the contract changes are not in the tenant's audit log")
+	}
+	if !hasAudit(auditActions(t, w.s, ids.ServiceTenant), "contract.set_end", "") {
+		t.Fatal("the contract changes are not in the operator's own audit log")
 	}
 }

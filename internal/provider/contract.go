@@ -166,8 +166,13 @@ func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant i
 		if !end.IsZero() {
 			details["end"] = c.End.Format(time.RFC3339)
 		}
-		_, err := cs.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: tenant, Action: "contract.set_end", Target: "tenant:" + string(tenant), Details: details})
-		return err
+		// In the tenant's log and in the operator's own.
+		for _, t := range []ids.TenantID{tenant, ids.ServiceTenant} {
+			if _, err := cs.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: t, Action: "contract.set_end", Target: "tenant:" + string(tenant), Details: details}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	cs.mu.Lock()
 	delete(cs.cache, tenant)
