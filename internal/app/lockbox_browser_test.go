@@ -21,6 +21,7 @@ import (
 	"github.com/kaigi/kaigi/internal/lockbox"
 	"github.com/kaigi/kaigi/internal/provider"
 	"github.com/kaigi/kaigi/internal/signing"
+	"github.com/kaigi/kaigi/internal/transparency"
 )
 
 // The lockbox end to end in Chromium: an operator, in the operator console,
@@ -233,6 +234,29 @@ func TestLockboxBrowserOperatorRequestsApproverApprovesWithPasskey(t *testing.T)
 		t.Errorf("%d entries failed their proofs", n)
 	}
 	approver.allLanguages("lockbox-transparency")
+
+	// The approver subscribes a webhook from the keyboard: the secret is
+	// shown once, the webhook listed as the API has it; then removes it.
+	approver.focus("#hook-url")
+	approver.typeText("http://siem.example.com/kaigi")
+	approver.focus("#hook-add")
+	approver.press(kb.Enter)
+	approver.waitUntil("plain http refused in the page", `document.querySelector("#hook-url[aria-invalid=true]")`)
+	eval[bool](approver, `(document.querySelector("#hook-url").value = "", true)`)
+	approver.typeText("https://siem.example.com/kaigi")
+	approver.focus("#hook-add")
+	approver.press(kb.Enter)
+	approver.waitUntil("the secret and the webhook", `document.querySelector("#hook-secret") && document.querySelector("#transparency-hooks .hook-item")`)
+	var hooks []transparency.Hook
+	w.admin.do("GET", "/api/v1/transparency/webhooks", nil).json(t, &hooks)
+	if len(hooks) != 1 || hooks[0].URL != "https://siem.example.com/kaigi" || !strings.HasPrefix(approver.text("#hook-secret"), "whsec_") {
+		t.Fatalf("webhooks: %+v, secret shown %q", hooks, approver.text("#hook-secret"))
+	}
+	approver.focus(`[data-remove-hook="` + hooks[0].ID + `"]`)
+	approver.press(kb.Enter)
+	approver.waitUntil("the confirmation", `document.querySelector("dialog[open]")`)
+	approver.clickJS("the confirm button", `document.querySelector("dialog[open] .button-danger")`)
+	approver.waitUntil("no webhook", `document.querySelector("#transparency-hooks-empty")`)
 
 	// The grant ends: the operator is refused at once, and both pages say
 	// so. (The console's own polling may notice the end first and close the

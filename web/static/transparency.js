@@ -22,7 +22,7 @@ import { h, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
 import { showLoadError } from "./session.js";
 import { STATES } from "./lockbox.js";
-import { alertRegion, badge, button, busy, downloadText, loading, panel } from "./ui.js";
+import { alertRegion, badge, button, busy, confirmDialog, downloadText, field, loading, panel } from "./ui.js";
 
 /** How often the page asks for a new head, in milliseconds. */
 export const POLL_MS = 3000;
@@ -527,8 +527,92 @@ export function transparencySection() {
       { class: "panels" },
       panel({ titleKey: "transparency.head.title", leadKey: "transparency.head.lead", id: "transparency-head-panel", actions: [exportButton] }, headArea),
       panel({ titleKey: "transparency.entries.title", leadKey: "transparency.entries.lead", id: "transparency-entries-panel" }, live, empty, table),
+      hooksPanel(),
     ),
   );
+}
+
+/**
+ * hooksPanel manages the tenant's webhooks on its log: every new entry is
+ * posted to them, signed with a secret shown once.
+ */
+function hooksPanel() {
+  const alert = alertRegion();
+  const list = h("div", { id: "transparency-hooks" }, loading());
+  const secretArea = h("div", { id: "transparency-hook-secret" });
+  const url = field({ labelKey: "transparency.hooks.url", id: "hook-url", type: "url", hintKey: "transparency.hooks.urlHint", attrs: { required: true, autocomplete: "off", spellcheck: "false" } });
+  const add = button({ labelKey: "transparency.hooks.add", type: "submit", attrs: { id: "hook-add" } });
+  const form = h("form", { class: "form", id: "hook-form", novalidate: true }, url.el, h("div", { class: "form-actions" }, add));
+  async function load() {
+    try {
+      const hooks = (await api.get("/api/v1/transparency/webhooks")) || [];
+      if (!hooks.length) {
+        list.replaceChildren(h("p", { class: "item-empty", id: "transparency-hooks-empty", i18n: "transparency.hooks.none" }));
+        return;
+      }
+      list.replaceChildren(
+        h(
+          "ul",
+          { class: "plain-list" },
+          ...hooks.map((hk) => {
+            const remove = button({ labelKey: "transparency.hooks.remove", small: true, kind: "quiet", attrs: { "data-remove-hook": hk.id } });
+            remove.addEventListener("click", async () => {
+              const ok = await confirmDialog({ titleKey: "transparency.hooks.removeTitle", bodyKey: "transparency.hooks.removeBody", confirmKey: "transparency.hooks.remove", danger: true });
+              if (!ok) {
+                return;
+              }
+              try {
+                await api.del(`/api/v1/transparency/webhooks/${encodeURIComponent(hk.id)}`);
+                await load();
+              } catch (err) {
+                alert.show(err);
+              }
+            });
+            return h(
+              "li",
+              { class: "hook-item", "data-hook": hk.id },
+              h("bdi", { class: "mono" }, hk.url),
+              " ",
+              h("span", { class: "muted", i18n: "transparency.hooks.next", i18nParams: { next: String(hk.next) } }),
+              ...(hk.failures ? [" ", badge({ labelKey: "transparency.hooks.failing", tone: "danger" }), " ", h("span", { class: "muted" }, hk.last_error || "")] : []),
+              " ",
+              remove,
+            );
+          }),
+        ),
+      );
+    } catch (err) {
+      list.replaceChildren();
+      showLoadError(err, alert);
+    }
+  }
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    alert.clear();
+    url.setError(null);
+    const value = url.input.value.trim();
+    if (!value.startsWith("https://")) {
+      url.setError({ messageKey: "transparency.hooks.needHttps" });
+      url.input.focus();
+      return;
+    }
+    const done = busy(add, { messageKey: "common.working" });
+    try {
+      const created = await api.post("/api/v1/transparency/webhooks", { url: value });
+      url.input.value = "";
+      secretArea.replaceChildren(
+        h("p", { i18n: "transparency.hooks.secretOnce" }),
+        h("p", {}, h("code", { class: "mono", id: "hook-secret" }, created.secret)),
+      );
+      await load();
+    } catch (err) {
+      alert.show(err);
+    } finally {
+      done();
+    }
+  });
+  load();
+  return panel({ titleKey: "transparency.hooks.title", leadKey: "transparency.hooks.lead", id: "transparency-hooks-panel" }, alert.el, list, secretArea, form);
 }
 
 /** The kinds of actors, in words. */
