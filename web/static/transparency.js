@@ -591,7 +591,13 @@ function hooksPanel() {
     alert.clear();
     url.setError(null);
     const value = url.input.value.trim();
-    if (!value.startsWith("https://")) {
+    let secure = false;
+    try {
+      secure = new URL(value).protocol === "https:";
+    } catch {
+      secure = false;
+    }
+    if (!secure) {
       url.setError({ messageKey: "transparency.hooks.needHttps" });
       url.input.focus();
       return;
