@@ -126,13 +126,6 @@ func (run *Run) Checkpoint(ctx context.Context, cursor string, done, total int64
 	run.mu.Lock()
 	j := run.job
 	run.mu.Unlock()
-	cur, err := run.r.store.Job(ctx, j.ID)
-	if err != nil {
-		return err
-	}
-	if cur.State == Cancelled {
-		return ErrCancelled
-	}
 	now := run.r.clock.Now()
 	j.Cursor, j.Done = cursor, done
 	if total > 0 {
@@ -145,6 +138,10 @@ func (run *Run) Checkpoint(ctx context.Context, cursor string, done, total int64
 		return err
 	}
 	if !held {
+		// Only now ask why: cancelled, or taken by another runner.
+		if cur, err := run.r.store.Job(ctx, j.ID); err == nil && cur.State == Cancelled {
+			return ErrCancelled
+		}
 		return ErrLeaseLost
 	}
 	run.mu.Lock()
