@@ -218,7 +218,7 @@ func (s tlogHookStore) Hooks(ctx context.Context, tenant ids.TenantID) ([]transp
 }
 
 func (s tlogHookStore) DueHooks(ctx context.Context, now time.Time) ([]transparency.Hook, error) {
-	return s.hooks(ctx, `next_attempt <= ?`, ns(now))
+	return s.hooks(ctx, `next_attempt <= ? AND next_index < (SELECT size FROM tlog_heads h WHERE h.tenant_id = tlog_hooks.tenant_id)`, ns(now))
 }
 
 func (s tlogHookStore) SaveHookProgress(ctx context.Context, h transparency.Hook) error {

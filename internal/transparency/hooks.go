@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
@@ -56,7 +57,8 @@ type HookTx interface {
 type HookStore interface {
 	UpdateHooks(ctx context.Context, fn func(tx HookTx) error) error
 	Hooks(ctx context.Context, tenant ids.TenantID) ([]Hook, error)
-	// DueHooks lists subscriptions whose next attempt is due at now.
+	// DueHooks lists subscriptions whose next attempt is due at now and
+	// whose log has entries they have not received.
 	DueHooks(ctx context.Context, now time.Time) ([]Hook, error)
 	// SaveHookProgress records a delivery's outcome.
 	SaveHookProgress(ctx context.Context, h Hook) error
@@ -78,7 +80,7 @@ type Hooks struct {
 	logger  *slog.Logger
 	guard   webhook.Guard
 	timeout time.Duration
-	tls     *tls.Config // nil: the system's roots
+	client  atomic.Pointer[http.Client] // shared by deliveries, so connections are reused
 }
 
 // MaxHooks bounds a tenant's subscriptions.
@@ -89,12 +91,18 @@ func NewHooks(l *Log, s HookStore, k HookSealer, a *audit.Log, c clock.Clock, lo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hooks{log: l, store: s, keys: k, audit: a, clock: c, logger: logger, timeout: 10 * time.Second}
+	h := &Hooks{log: l, store: s, keys: k, audit: a, clock: c, logger: logger, timeout: 10 * time.Second}
+	h.SetClientTLS(nil)
+	return h
 }
 
-// SetClientTLS sets the TLS settings deliveries use (tests trust their own
-// servers' certificates with it).
-func (h *Hooks) SetClientTLS(c *tls.Config) { h.tls = c }
+// SetClientTLS sets the TLS settings deliveries use (nil: the system's
+// roots; tests trust their own servers' certificates with it).
+func (h *Hooks) SetClientTLS(c *tls.Config) {
+	h.client.Store(&http.Client{Timeout: h.timeout,
+		Transport:     &http.Transport{DialContext: h.guard.Dialer(h.timeout).DialContext, ForceAttemptHTTP2: true, TLSClientConfig: c},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
+}
 
 // AllowLoopbackEndpoints lets subscriptions name this machine (tests only).
 func (h *Hooks) AllowLoopbackEndpoints(on bool) { h.guard.AllowLoopback(on) }
@@ -181,7 +189,7 @@ func (h *Hooks) DeliverAll(ctx context.Context) {
 func (h *Hooks) Deliver(ctx context.Context, hk Hook) (int, error) {
 	head, err := h.log.Head(ctx, hk.Tenant)
 	if err != nil || hk.Next >= head.Size {
-		return 0, err
+		return 0, err // DueHooks only lists hooks behind their log; a race may still find none new
 	}
 	leaves, err := h.log.Leaves(ctx, hk.Tenant, hk.Next, 100)
 	if err != nil || len(leaves) == 0 {
@@ -219,8 +227,6 @@ func (h *Hooks) post(ctx context.Context, hk Hook, body []byte) error {
 	if err := h.guard.CheckURL(hk.URL); err != nil {
 		return err
 	}
-	client := &http.Client{Timeout: h.timeout, Transport: &http.Transport{DialContext: h.guard.Dialer(h.timeout).DialContext, ForceAttemptHTTP2: true, TLSClientConfig: h.tls},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hk.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -229,7 +235,7 @@ func (h *Hooks) post(ctx context.Context, hk Hook, body []byte) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(webhook.HeaderTimestamp, ts)
 	req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, body))
-	resp, err := client.Do(req)
+	resp, err := h.client.Load().Do(req)
 	if err != nil {
 		return fmt.Errorf("post: %w", err)
 	}
