@@ -23,6 +23,11 @@ func TestContractLifecycleAccessRules(t *testing.T) {
 	tenant := string(w.tenant.ID)
 	now := w.s.Clock.Now()
 
+	for _, other := range []string{"not-a-tenant", "01a21eb2-0000-7000-8000-000000000000"} {
+		if r := op.do("PUT", "/api/v1/operator/tenants/"+other+"/contract", map[string]any{"end": now.Add(time.Hour)}); r.status != 404 {
+			t.Fatalf("a contract for no tenant (%s): %d %s", other, r.status, r.body)
+		}
+	}
 	if r := op.do("PUT", "/api/v1/operator/tenants/"+tenant+"/contract", map[string]any{"end": now.Add(-48 * time.Hour)}); r.status != 400 {
 		t.Fatalf("an end in the past: %d %s", r.status, r.body)
 	}

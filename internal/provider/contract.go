@@ -69,6 +69,8 @@ type ContractStore interface {
 	// (found false).
 	Contract(ctx context.Context, tenant ids.TenantID) (c Contract, found bool, err error)
 	Contracts(ctx context.Context) ([]Contract, error)
+	// TenantExists reports whether the tenant exists.
+	TenantExists(ctx context.Context, tenant ids.TenantID) (bool, error)
 }
 
 // Contracts runs tenants' contract lifecycles.
@@ -145,6 +147,11 @@ func (cs *Contracts) All(ctx context.Context, p principal.Principal) ([]Contract
 func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant ids.TenantID, end time.Time) (Contract, error) {
 	if p.Kind != principal.Operator {
 		return Contract{}, errs.E(errs.Forbidden, "Only operators change contracts.")
+	}
+	if ok, err := cs.store.TenantExists(ctx, tenant); err != nil {
+		return Contract{}, err
+	} else if !ok {
+		return Contract{}, errs.E(errs.NotFound, "There is no such tenant.")
 	}
 	now := cs.clock.Now()
 	if !end.IsZero() && end.Before(now.Add(-time.Minute)) {

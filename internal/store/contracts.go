@@ -76,11 +76,9 @@ func (db *DB) TenantHealth(ctx context.Context, tenant ids.TenantID) (provider.H
 	var h provider.Health
 	var last sql.NullInt64
 	t := string(tenant)
-	var n int
-	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, t).Scan(&n); err != nil {
+	if ok, err := (contractStore{db}).TenantExists(ctx, tenant); err != nil {
 		return h, err
-	}
-	if n == 0 {
+	} else if !ok {
 		return h, errs.E(errs.NotFound, "There is no such tenant.")
 	}
 	err := db.QueryRow(ctx, `SELECT
@@ -97,4 +95,13 @@ func (db *DB) TenantHealth(ctx context.Context, tenant ids.TenantID) (provider.H
 		h.LastActivity = fromNS(last.Int64)
 	}
 	return h, err
+}
+
+func (s contractStore) TenantExists(ctx context.Context, tenant ids.TenantID) (bool, error) {
+	if !ids.Valid(string(tenant)) {
+		return false, nil
+	}
+	var n int
+	err := s.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, string(tenant)).Scan(&n)
+	return n > 0, err
 }
