@@ -42,9 +42,7 @@ func (r lockboxResources) ResourceTenant(ctx context.Context, kind, id string) (
 		}
 		return a.Tenant, nil
 	case lockbox.ResRecording:
-		rec, err := store.Meetings(r.db).(interface {
-			Recording(context.Context, string) (meeting.Recording, error)
-		}).Recording(ctx, id)
+		rec, err := store.Recordings(r.db).Recording(ctx, id)
 		if err != nil {
 			return "", errs.Wrap(errs.NotFound, err, "There is no such recording.")
 		}
@@ -76,9 +74,7 @@ func (o operatorReads) UserMessages(ctx context.Context, tenant ids.TenantID, us
 
 // Recording opens a recording of tenant for reading.
 func (o operatorReads) Recording(ctx context.Context, tenant ids.TenantID, id string) (meeting.Recording, io.ReadCloser, error) {
-	rec, err := store.Meetings(o.db).(interface {
-		Recording(context.Context, string) (meeting.Recording, error)
-	}).Recording(ctx, id)
+	rec, err := store.Recordings(o.db).Recording(ctx, id)
 	if err != nil || rec.Tenant != tenant {
 		return meeting.Recording{}, nil, errs.E(errs.NotFound, "There is no such recording.")
 	}

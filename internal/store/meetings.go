@@ -14,6 +14,9 @@ import (
 // Meetings adapts db to the meeting service's Store.
 func Meetings(db *DB) meeting.Store { return meetingStore{db} }
 
+// Recordings reads meetings' recordings.
+func Recordings(db *DB) meeting.RecordingReader { return meetingStore{db} }
+
 type meetingStore struct{ *DB }
 
 var (
