@@ -304,7 +304,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	go a.Retention.Run(sweepCtx, time.Hour) // enqueues each tenant's deletion job daily
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
-	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, a.Identity, a.Bus, log, a.Registry, a.Meetings
+	a.Contracts = provider.NewContracts(store.Contracts(a.DB), a.Audit, a.Clock)
+	// Open sockets follow the contract too: the gateway's periodic re-check
+	// of sessions finds none for a tenant user the contract no longer admits.
+	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, lifecycleSessions{a.Identity, a.Contracts}, a.Bus, log, a.Registry, a.Meetings
 	rt.Origins = []string{realtime.OriginOf(cfg.URL())}
 	if a.Realtime, err = realtime.New(rt); err != nil {
 		return nil, &StartError{"realtime gateway", err}
@@ -314,7 +317,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if opts.Auth == nil {
 		opts.Auth = httpapi.IdentityAuth{Identity: a.Identity, TLS: cfg.TLS(), TrustedProxies: proxies}
 	}
-	a.Contracts = provider.NewContracts(store.Contracts(a.DB), a.Audit, a.Clock)
 	opts.Auth = lifecycleAuth{inner: opts.Auth, contracts: a.Contracts}
 	a.HTTP = httpapi.New(httpapi.Options{
 		Logger: log, Auth: opts.Auth, MaxBodyBytes: cfg.MaxBodyBytes, TLS: cfg.TLS(),

@@ -15,6 +15,7 @@ import (
 	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/provider"
+	"github.com/kaigi/kaigi/internal/realtime"
 )
 
 // tellCustomer sends a customer's tenant admins a copy of a legal request
@@ -95,4 +96,22 @@ func (l lifecycleAuth) Authenticate(r *http.Request) (principal.Principal, error
 		return principal.Principal{}, err
 	}
 	return p, nil
+}
+
+// lifecycleSessions lists a person's sessions for the realtime gateway's
+// re-checks, as none when the tenant's contract no longer admits them, so
+// that their open sockets close as the contract ends.
+type lifecycleSessions struct {
+	inner     realtime.Sessions
+	contracts *provider.Contracts
+}
+
+func (l lifecycleSessions) Sessions(ctx context.Context, p principal.Principal) ([]identity.Session, error) {
+	if err := l.contracts.Allow(ctx, p, true, false); err != nil {
+		if errs.CodeOf(err) == errs.Forbidden {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return l.inner.Sessions(ctx, p)
 }

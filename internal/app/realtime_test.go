@@ -446,6 +446,24 @@ func TestRealtimeDeactivationAndSignOutCloseSockets(t *testing.T) {
 			t.Fatalf("closed with %d, want %d", code, realtime.StatusSessionEnded)
 		}
 	})
+	t.Run("the contract ends: a member's open socket closes, an admin's stays (read-only)", func(t *testing.T) {
+		w := startRealtimeWorld(t, apptest.Options{Realtime: realtime.Options{RevalidateInterval: 100 * time.Millisecond}})
+		member, admin := w.openSocket(w.member, nil), w.openSocket(w.admin, nil)
+		op := principal.Principal{Kind: principal.Operator, User: "o1"}
+		if _, err := w.s.Contracts.SetEnd(t.Context(), op, w.tenant.ID, w.s.Clock.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		w.s.Clock.Advance(2 * time.Minute)
+		if code := member.closedWith(); code != realtime.StatusSessionEnded {
+			t.Fatalf("the member's socket closed with %d, want %d", code, realtime.StatusSessionEnded)
+		}
+		admin.quiet(500 * time.Millisecond)
+		select {
+		case <-admin.done:
+			t.Fatalf("the admin's socket closed: %v", admin.err)
+		default:
+		}
+	})
 	t.Run("the session's idle limit is not extended by an open socket", func(t *testing.T) {
 		w := startRealtimeWorld(t, apptest.Options{Realtime: realtime.Options{RevalidateInterval: 100 * time.Millisecond}})
 		s := w.openSocket(w.member, nil)
