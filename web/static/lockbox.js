@@ -183,6 +183,63 @@ export async function passkeyProof() {
   return { kind: "passkey", ceremony: begin.ceremony, credential: encodeAssertion(cred) };
 }
 
+/** fact is one term of a request's facts (a <dl>): its label and value. */
+export function fact({ labelKey }, value) {
+  return h("div", { class: "fact" }, h("dt", { i18n: labelKey }), h("dd", {}, value));
+}
+
+/**
+ * poll asks url for a list now and every POLL_MS while el is in the page,
+ * one request at a time, and draws it when it changed. load asks at once
+ * (or joins the request in flight); refresh asks after any request in
+ * flight, so that it shows what an action just changed.
+ */
+export function poll({ url, el, alert, draw }) {
+  let last = "";
+  let timer = 0;
+  let inFlight = null;
+
+  function load() {
+    if (!inFlight) {
+      inFlight = fetchAndDraw().finally(() => {
+        inFlight = null;
+      });
+    }
+    return inFlight;
+  }
+
+  function refresh() {
+    return (inFlight || Promise.resolve()).then(load);
+  }
+
+  async function fetchAndDraw() {
+    clearTimeout(timer);
+    try {
+      const list = (await api.get(url)) || [];
+      if (!el.isConnected && last) {
+        return;
+      }
+      const key = JSON.stringify(list);
+      if (key !== last) {
+        last = key;
+        draw(list);
+      }
+      el.dataset.loaded = "true";
+    } catch (err) {
+      if (err && err.status === 401) {
+        showLoadError(err, alert);
+        return;
+      }
+      alert.show(err);
+    }
+    if (el.isConnected || !last) {
+      timer = setTimeout(() => el.isConnected && load(), POLL_MS);
+    }
+  }
+
+  return { load, refresh };
+}
+
 // ---- the tenant's page
 
 /** lockboxSection is the lockbox page of the compliance center. */
@@ -214,8 +271,6 @@ export function lockboxSection() {
   );
 
   let names = new Map();
-  let last = "";
-  let timer = 0;
 
   async function loadNames() {
     try {
@@ -226,46 +281,7 @@ export function lockboxSection() {
     }
   }
 
-  let inFlight = null;
-  /** load asks for the requests again (one request at a time) and redraws what changed. */
-  function load() {
-    if (!inFlight) {
-      inFlight = fetchAndDraw().finally(() => {
-        inFlight = null;
-      });
-    }
-    return inFlight;
-  }
-
-  /** refresh loads after any load in flight, so that it shows what an action just changed. */
-  function refresh() {
-    return (inFlight || Promise.resolve()).then(load);
-  }
-
-  async function fetchAndDraw() {
-    clearTimeout(timer);
-    try {
-      const list = (await api.get("/api/v1/lockbox/requests")) || [];
-      if (!root.isConnected && last) {
-        return;
-      }
-      const key = JSON.stringify(list);
-      if (key !== last) {
-        last = key;
-        draw(list);
-      }
-      root.dataset.loaded = "true";
-    } catch (err) {
-      if (err && err.status === 401) {
-        showLoadError(err, alert);
-        return;
-      }
-      alert.show(err);
-    }
-    if (root.isConnected || !last) {
-      timer = setTimeout(() => root.isConnected && load(), POLL_MS);
-    }
-  }
+  const { load, refresh } = poll({ url: "/api/v1/lockbox/requests", el: root, alert, draw });
 
   function draw(list) {
     const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.id : "";
@@ -306,7 +322,7 @@ export function lockboxSection() {
     if (r.state === "pending") {
       facts.append(
         fact(
-          "lockbox.answerBy",
+          { labelKey: "lockbox.answerBy" },
           h("span", {}, time(r.expires_at), " ", countdown({ until: r.expires_at, total: new Date(r.expires_at) - new Date(r.created), textKey: "lockbox.expiresIn", doneKey: "lockbox.expiring" })),
         ),
       );
@@ -340,82 +356,47 @@ export function lockboxSection() {
     );
   }
 
-  function fact({ labelKey }, value) {
-    return h("div", { class: "fact" }, h("dt", { i18n: labelKey }), h("dd", {}, value));
-  }
-
   function approveButton(r) {
-    const b = button({ labelKey: "lockbox.approve", kind: "primary", small: true, iconName: "key", attrs: { id: `approve-${r.id}`, "data-action": "approve" } });
-    b.addEventListener("click", async () => {
-      if (isBusy(b)) {
-        return;
-      }
-      alert.clear();
-      const done = busy(b, { messageKey: "lockbox.approving" });
-      try {
-        const proof = await passkeyProof();
-        await api.post(`/api/v1/lockbox/requests/${encodeURIComponent(r.id)}/approve`, { proof });
-        status.show({ messageKey: "lockbox.approved", params: { ticket: r.ticket } });
-        done();
-        await refresh();
-        focusHeading("lockbox-granted-panel");
-        return;
-      } catch (err) {
-        alert.show(describePasskeyError(err));
-      }
-      done();
-    });
-    return b;
+    return actionButton(r, { action: "approve", labelKey: "lockbox.approve", kind: "primary", iconName: "key", busyKey: "lockbox.approving", doneKey: "lockbox.approved", focusPanel: "lockbox-granted-panel",
+      body: async () => ({ proof: await passkeyProof() }), describe: describePasskeyError });
   }
 
   function denyButton(r) {
-    const b = button({ labelKey: "lockbox.deny", kind: "danger", small: true, attrs: { id: `deny-${r.id}`, "data-action": "deny" } });
-    b.addEventListener("click", async () => {
-      if (isBusy(b)) {
-        return;
-      }
-      alert.clear();
-      const ok = await confirmDialog({ titleKey: "lockbox.deny.title", bodyKey: "lockbox.deny.body", bodyParams: { ticket: r.ticket }, confirmKey: "lockbox.deny", danger: true });
-      if (!ok) {
-        return;
-      }
-      const done = busy(b, { messageKey: "common.saving" });
-      try {
-        await api.post(`/api/v1/lockbox/requests/${encodeURIComponent(r.id)}/deny`);
-        status.show({ messageKey: "lockbox.denied", params: { ticket: r.ticket } });
-        done();
-        await refresh();
-        focusHeading("lockbox-history-panel");
-        return;
-      } catch (err) {
-        alert.show(err);
-      }
-      done();
-    });
-    return b;
+    return actionButton(r, { action: "deny", labelKey: "lockbox.deny", kind: "danger", doneKey: "lockbox.denied", focusPanel: "lockbox-history-panel",
+      confirm: { titleKey: "lockbox.deny.title", bodyKey: "lockbox.deny.body" } });
   }
 
   function revokeButton(r) {
-    const b = button({ labelKey: "lockbox.revoke", kind: "danger", small: true, attrs: { id: `revoke-${r.id}`, "data-action": "revoke" } });
+    return actionButton(r, { action: "revoke", labelKey: "lockbox.revoke", kind: "danger", doneKey: "lockbox.revoked", focusPanel: "lockbox-history-panel",
+      confirm: { titleKey: "lockbox.revoke.title", bodyKey: "lockbox.revoke.body" } });
+  }
+
+  /**
+   * actionButton is an approver's button that posts a decision on r (to
+   * /requests/{id}/{action}): it asks to confirm first when confirm names
+   * the dialog, shows progress, says what was done and moves the focus to
+   * the panel where r is now.
+   */
+  function actionButton(r, { action, labelKey, kind, iconName, busyKey = "common.saving", doneKey, focusPanel, confirm, body = async () => undefined, describe = (err) => err }) {
+    const b = button({ labelKey, kind, small: true, iconName, attrs: { id: `${action}-${r.id}`, "data-action": action } });
     b.addEventListener("click", async () => {
       if (isBusy(b)) {
         return;
       }
       alert.clear();
-      const ok = await confirmDialog({ titleKey: "lockbox.revoke.title", bodyKey: "lockbox.revoke.body", bodyParams: { ticket: r.ticket }, confirmKey: "lockbox.revoke", danger: true });
-      if (!ok) {
+      if (confirm && !(await confirmDialog({ ...confirm, bodyParams: { ticket: r.ticket }, confirmKey: labelKey, danger: true }))) {
         return;
       }
-      const done = busy(b, { messageKey: "common.saving" });
+      const done = busy(b, { messageKey: busyKey });
       try {
-        await api.post(`/api/v1/lockbox/requests/${encodeURIComponent(r.id)}/revoke`);
-        status.show({ messageKey: "lockbox.revoked", params: { ticket: r.ticket } });
+        await api.post(`/api/v1/lockbox/requests/${encodeURIComponent(r.id)}/${action}`, await body());
+        status.show({ messageKey: doneKey, params: { ticket: r.ticket } });
         done();
         await refresh();
-        focusHeading("lockbox-history-panel");
+        focusHeading(focusPanel);
         return;
       } catch (err) {
-        alert.show(err);
+        alert.show(describe(err));
       }
       done();
     });

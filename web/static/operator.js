@@ -15,13 +15,14 @@ import { alertRegion, badge, busy, button, field, isBusy, loading, option, pageH
 import {
   JUSTIFICATIONS,
   JUSTIFICATION_LABELS,
-  POLL_MS,
   countdown,
   durationMinutes,
   durationText,
+  fact,
   focusHeading,
   isLive,
   justificationText,
+  poll,
   resourceText,
   stateBadge,
   tickCountdowns,
@@ -125,7 +126,6 @@ function tenantsArea(alert) {
     el,
     /** name returns a tenant's name, or its id. */
     name: (id) => (list.find((x) => x.id === id) || { name: id }).name,
-    list: () => list,
     onLoad: (fn) => listeners.push(fn),
   };
   api
@@ -302,47 +302,7 @@ function requestsArea(alert, status, tenants) {
   const el = h("div", { id: "operator-requests" }, loading());
   const readerBody = h("div", { id: "operator-reader-body" });
   const reader = h("div", { id: "operator-reader-wrap" });
-  let last = "";
-  let timer = 0;
-  let inFlight = null;
-  let current = []; // the requests as last drawn
-
-  function load() {
-    if (!inFlight) {
-      inFlight = fetchAndDraw().finally(() => {
-        inFlight = null;
-      });
-    }
-    return inFlight;
-  }
-  function refresh() {
-    return (inFlight || Promise.resolve()).then(load);
-  }
-
-  async function fetchAndDraw() {
-    clearTimeout(timer);
-    try {
-      const list = (await api.get("/api/v1/operator/lockbox")) || [];
-      if (!el.isConnected && last) {
-        return;
-      }
-      const key = JSON.stringify(list);
-      if (key !== last) {
-        last = key;
-        current = list;
-        draw(list);
-      }
-    } catch (err) {
-      if (err && err.status === 401) {
-        showLoadError(err, alert);
-        return;
-      }
-      alert.show(err);
-    }
-    if (el.isConnected || !last) {
-      timer = setTimeout(() => el.isConnected && load(), POLL_MS);
-    }
-  }
+  const { load, refresh } = poll({ url: "/api/v1/operator/lockbox", el, alert, draw });
 
   function draw(list) {
     const focused = document.activeElement && el.contains(document.activeElement) ? document.activeElement.id : "";
@@ -359,10 +319,6 @@ function requestsArea(alert, status, tenants) {
     if (open && !list.some((r) => r.id === open && isLive(r))) {
       closeReader();
     }
-  }
-
-  function fact({ labelKey }, value) {
-    return h("div", { class: "fact" }, h("dt", { i18n: labelKey }), h("dd", {}, value));
   }
 
   function item(r) {
@@ -530,5 +486,5 @@ function requestsArea(alert, status, tenants) {
 
   load();
   tickCountdowns(el, () => load());
-  return { el, reader, refresh, list: () => current };
+  return { el, reader, refresh };
 }

@@ -21,8 +21,8 @@
 import { h, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
 import { showLoadError } from "./session.js";
-import { STATES } from "./lockbox.js";
-import { alertRegion, badge, button, busy, confirmDialog, downloadText, field, loading, panel } from "./ui.js";
+import { STATES, fact } from "./lockbox.js";
+import { alertRegion, badge, button, busy, confirmDialog, downloadText, field, isBusy, loading, panel, secretBox } from "./ui.js";
 
 /** How often the page asks for a new head, in milliseconds. */
 export const POLL_MS = 3000;
@@ -340,7 +340,7 @@ export function transparencySection() {
   const live = h("p", { class: "muted small", id: "transparency-live", role: "status" });
   const exportButton = button({ labelKey: "transparency.export", iconName: "download", small: true, attrs: { id: "transparency-export" } });
   exportButton.addEventListener("click", async () => {
-    if (exportButton.dataset.busy) {
+    if (isBusy(exportButton)) {
       return;
     }
     const done = busy(exportButton, { messageKey: "transparency.exporting" });
@@ -392,10 +392,6 @@ export function transparencySection() {
     headArea.replaceChildren(facts, note);
     headArea.dataset.size = String(head.size);
     headArea.dataset.signature = sigOK === true ? "ok" : sigOK === null ? "unchecked" : "bad";
-  }
-
-  function fact({ labelKey }, value) {
-    return h("div", { class: "fact" }, h("dt", { i18n: labelKey }), h("dd", {}, value));
   }
 
   function addRow(leaf, entry) {
@@ -495,7 +491,7 @@ export function transparencySection() {
         loaded = Math.max(loaded, at);
       }
       if (!broken) {
-        seen = { size: head.size, root, rootB64: head.root };
+        seen = { size: head.size, root };
       }
       empty.hidden = head.size > 0;
       table.hidden = head.size === 0;
@@ -588,6 +584,9 @@ function hooksPanel() {
   }
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (isBusy(add)) {
+      return;
+    }
     alert.clear();
     url.setError(null);
     const value = url.input.value.trim();
@@ -606,10 +605,7 @@ function hooksPanel() {
     try {
       const created = await api.post("/api/v1/transparency/webhooks", { url: value });
       url.input.value = "";
-      secretArea.replaceChildren(
-        h("p", { i18n: "transparency.hooks.secretOnce" }),
-        h("p", {}, h("code", { class: "mono", id: "hook-secret" }, created.secret)),
-      );
+      secretArea.replaceChildren(secretBox(created.secret, { labelKey: "transparency.hooks.secretOnce", id: "hook-secret" }));
       await load();
     } catch (err) {
       alert.show(err);
