@@ -148,34 +148,7 @@ function peopleSection() {
     const stateBadge = active ? badge({ labelKey: "admin.state.active", tone: "success" }) : badge({ labelKey: "admin.state.deactivated" });
     let action = h("span", { class: "muted" }, "—");
     if (active && !me) {
-      const b = button({ labelKey: "admin.deactivate",
-        small: true,
-        kind: "quiet",
-        attrs: { "aria-describedby": `account-${a.id}` },
-        onClick: async () => {
-          const ok = await confirmDialog({
-            titleKey: "admin.deactivate.title",
-            titleParams: { name: a.display_name || a.email },
-            bodyKey: "admin.deactivate.body",
-            confirmKey: "admin.deactivate",
-            danger: true,
-          });
-          if (!ok) {
-            return;
-          }
-          alert.clear();
-          const done = busy(b, { messageKey: "common.working" });
-          try {
-            await api.post(`/api/v1/admin/accounts/${encodeURIComponent(a.id)}/deactivate`);
-            status.show({ messageKey: "admin.deactivated", params: { name: a.display_name || a.email } });
-            await load();
-          } catch (err) {
-            done();
-            showLoadError(err, alert);
-          }
-        },
-      });
-      action = b;
+      action = accountAction(a, { action: "deactivate", labelKey: "admin.deactivate", titleKey: "admin.deactivate.title", bodyKey: "admin.deactivate.body", doneKey: "admin.deactivated" });
     }
     if (!me && !(a.roles || []).includes("tenant_admin") && !String(a.email).endsWith("@erased.invalid")) {
       action = h("span", { class: "row-actions" }, action, " ", eraseButton(a));
@@ -186,27 +159,30 @@ function peopleSection() {
   /** eraseButton erases a person on request (a data subject request): their
    * identity is pseudonymised and their content deleted unless held. */
   function eraseButton(a) {
+    return accountAction(a, { action: "erase", labelKey: "admin.erase", titleKey: "admin.erase.title", bodyKey: "admin.erase.body", doneKey: "admin.erased", attrs: { "data-erase": a.id } });
+  }
+
+  /**
+   * accountAction is a button that, once confirmed, posts an action on an
+   * account (/accounts/{id}/{action}), says it is done and lists the
+   * accounts again.
+   */
+  function accountAction(a, { action, labelKey, titleKey, bodyKey, doneKey, attrs = {} }) {
+    const name = a.display_name || a.email;
     const b = button({
-      labelKey: "admin.erase",
+      labelKey,
       small: true,
       kind: "quiet",
-      attrs: { "aria-describedby": `account-${a.id}`, "data-erase": a.id },
+      attrs: { "aria-describedby": `account-${a.id}`, ...attrs },
       onClick: async () => {
-        const ok = await confirmDialog({
-          titleKey: "admin.erase.title",
-          titleParams: { name: a.display_name || a.email },
-          bodyKey: "admin.erase.body",
-          confirmKey: "admin.erase",
-          danger: true,
-        });
-        if (!ok) {
+        if (!(await confirmDialog({ titleKey, titleParams: { name }, bodyKey, confirmKey: labelKey, danger: true }))) {
           return;
         }
         alert.clear();
         const done = busy(b, { messageKey: "common.working" });
         try {
-          await api.post(`/api/v1/admin/accounts/${encodeURIComponent(a.id)}/erase`);
-          status.show({ messageKey: "admin.erased", params: { name: a.display_name || a.email } });
+          await api.post(`/api/v1/admin/accounts/${encodeURIComponent(a.id)}/${action}`);
+          status.show({ messageKey: doneKey, params: { name } });
           await load();
         } catch (err) {
           done();
