@@ -11,7 +11,7 @@ import { h, icon, setMessage, time } from "./dom.js";
 import { locale } from "./i18n.js";
 import { api } from "./api.js";
 import { isTenantAdmin } from "./session.js";
-import { alertRegion, badge, busy, button, field, loading, pageHeader, panel, statusRegion } from "./ui.js";
+import { alertRegion, badge, busy, button, field, isBusy, loading, pageHeader, panel, statusRegion } from "./ui.js";
 
 /** The pages of the Trust Center, in the order of its navigation. */
 const PAGES = [
@@ -69,6 +69,21 @@ function fill(value, text) {
   value.dataset.loaded = "true";
 }
 
+/** registryFigures are the subprocessor registry's counts; fill sets them from the registry. */
+function registryFigures() {
+  const subs = figure("subprocessors", { labelKey: "trust.figure.subprocessors" });
+  const cd = figure("customer-data-subprocessors", { labelKey: "trust.figure.customerData" });
+  const upcoming = figure("upcoming-changes", { labelKey: "trust.figure.upcoming" });
+  return {
+    els: [subs.el, cd.el, upcoming.el],
+    fill(reg) {
+      fill(subs.value, reg.subprocessors.length);
+      fill(cd.value, reg.customer_data_count);
+      fill(upcoming.value, reg.upcoming.length);
+    },
+  };
+}
+
 function percent(share) {
   return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(share || 0);
 }
@@ -91,18 +106,10 @@ async function load(alert, fetch) {
 
 function overviewPage() {
   const alert = alertRegion();
-  const subs = figure("subprocessors", { labelKey: "trust.figure.subprocessors" });
-  const cd = figure("customer-data-subprocessors", { labelKey: "trust.figure.customerData" });
-  const upcoming = figure("upcoming-changes", { labelKey: "trust.figure.upcoming" });
+  const reg = registryFigures();
   const controls = figure("controls", { labelKey: "trust.figure.controls" });
   const status = figure("status", { labelKey: "trust.figure.status" });
-  load(alert, () => api.get("/api/v1/trust/subprocessors")).then((reg) => {
-    if (reg) {
-      fill(subs.value, reg.subprocessors.length);
-      fill(cd.value, reg.customer_data_count);
-      fill(upcoming.value, reg.upcoming.length);
-    }
-  });
+  load(alert, () => api.get("/api/v1/trust/subprocessors")).then((r) => r && reg.fill(r));
   load(alert, () => api.get("/api/v1/trust/controls")).then((cs) => cs && fill(controls.value, cs.length));
   load(alert, () => api.get("/api/v1/trust/status")).then((st) => {
     if (st) {
@@ -115,7 +122,7 @@ function overviewPage() {
     "div",
     {},
     alert.el,
-    h("div", { class: "trust-figures", id: "trust-figures" }, subs.el, cd.el, upcoming.el, controls.el, status.el),
+    h("div", { class: "trust-figures", id: "trust-figures" }, ...reg.els, controls.el, status.el),
     prose({ titleKey: "trust.overview.title" }, [{ textKey: "trust.overview.p1" }, { textKey: "trust.overview.p2" }]),
     panel(
       { titleKey: "trust.overview.more" },
@@ -252,9 +259,7 @@ const SUB_COLUMNS = [
 
 function subprocessorsPage() {
   const alert = alertRegion();
-  const subs = figure("subprocessors", { labelKey: "trust.figure.subprocessors" });
-  const cd = figure("customer-data-subprocessors", { labelKey: "trust.figure.customerData" });
-  const upcoming = figure("upcoming-changes", { labelKey: "trust.figure.upcoming" });
+  const figures = registryFigures();
   const list = h("div", { id: "trust-subprocessors" }, loading());
   const changes = h("div", { id: "trust-upcoming" });
   const notice = h("p", { class: "trust-text", id: "trust-notice" });
@@ -263,9 +268,7 @@ function subprocessorsPage() {
       list.replaceChildren();
       return;
     }
-    fill(subs.value, reg.subprocessors.length);
-    fill(cd.value, reg.customer_data_count);
-    fill(upcoming.value, reg.upcoming.length);
+    figures.fill(reg);
     setMessage(notice, { messageKey: "trust.subs.notice", params: { months: reg.notice.customer_data_months, days: reg.notice.other_days } });
     list.replaceChildren(
       reg.subprocessors.length === 0
@@ -329,7 +332,7 @@ function subprocessorsPage() {
     "div",
     {},
     alert.el,
-    h("div", { class: "trust-figures" }, subs.el, cd.el, upcoming.el),
+    h("div", { class: "trust-figures" }, ...figures.els),
     panel({ titleKey: "trust.subs.title", leadKey: "trust.subs.lead" }, notice, list),
     panel({ titleKey: "trust.subs.upcoming" }, changes),
     panel({ titleKey: "trust.subs.feeds", leadKey: "trust.subs.feedsLead" }, feeds),
@@ -381,6 +384,9 @@ function noticeItem(n, refresh) {
       on: {
         submit: async (e) => {
           e.preventDefault();
+          if (isBusy(submit)) {
+            return;
+          }
           alert.clear();
           const text = reason.input.value.trim();
           if (!text) {
