@@ -32,7 +32,10 @@ func (s subprocessorStore) UpdateSubprocessors(ctx context.Context, fn func(tx p
 	return s.InTx(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
-const subprocessorChangeCols = `id, subprocessor_id, kind, name, purpose, location, categories, customer_data, announced_at, effective_at, created_by`
+const (
+	subprocessorChangeCols    = `id, subprocessor_id, kind, name, purpose, location, categories, customer_data, announced_at, effective_at, created_by`
+	selectSubprocessorChanges = `SELECT ` + subprocessorChangeCols + ` FROM subprocessor_changes ORDER BY announced_at, id`
+)
 
 func scanSubprocessorChanges(rows *sql.Rows) ([]provider.Change, error) {
 	defer rows.Close()
@@ -58,7 +61,7 @@ func (tx *Tx) LockSubprocessorChanges(ctx context.Context) ([]provider.Change, e
 	if _, err := tx.Exec(ctx, `UPDATE subprocessor_registry SET version = version + 1 WHERE id = 1`); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, `SELECT `+subprocessorChangeCols+` FROM subprocessor_changes ORDER BY announced_at, id`)
+	rows, err := tx.Query(ctx, selectSubprocessorChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -71,18 +74,14 @@ func (tx *Tx) InsertSubprocessorChange(ctx context.Context, c provider.Change) e
 		cats = []string{}
 	}
 	b, _ := json.Marshal(cats)
-	cd := 0
-	if c.CustomerData {
-		cd = 1
-	}
 	_, err := tx.Exec(ctx, `INSERT INTO subprocessor_changes (`+subprocessorChangeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Subprocessor, c.Kind, c.Name, c.Purpose, c.Location, string(b), cd, ns(c.Announced), ns(c.Effective), string(c.By))
+		c.ID, c.Subprocessor, c.Kind, c.Name, c.Purpose, c.Location, string(b), boolInt(c.CustomerData), ns(c.Announced), ns(c.Effective), string(c.By))
 	return err
 }
 
 func (tx *Tx) PutObjection(ctx context.Context, o provider.Objection) error {
 	_, err := tx.Exec(ctx, `INSERT INTO subprocessor_objections (id, tenant_id, change_id, account_id, reason, at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id, change_id) DO UPDATE SET account_id = excluded.account_id, reason = excluded.reason, at = excluded.at`,
+		ON CONFLICT (tenant_id, change_id) DO UPDATE SET id = excluded.id, account_id = excluded.account_id, reason = excluded.reason, at = excluded.at`,
 		o.ID, string(o.Tenant), o.Change, string(o.Account), o.Reason, ns(o.At))
 	return err
 }
@@ -104,7 +103,7 @@ func (tx *Tx) DeleteSubprocessorWebhook(ctx context.Context, tenant ids.TenantID
 }
 
 func (s subprocessorStore) SubprocessorChanges(ctx context.Context) ([]provider.Change, error) {
-	rows, err := s.Query(ctx, `SELECT `+subprocessorChangeCols+` FROM subprocessor_changes ORDER BY announced_at, id`)
+	rows, err := s.Query(ctx, selectSubprocessorChanges)
 	if err != nil {
 		return nil, err
 	}

@@ -79,10 +79,11 @@ func TestSubprocessorRegistryRoundTrip(t *testing.T) {
 			}
 		}
 		put(provider.Objection{ID: ids.New(), Tenant: acme, Change: add.ID, Account: "ann", Reason: "first", At: at})
-		put(provider.Objection{ID: ids.New(), Tenant: acme, Change: add.ID, Account: "bob", Reason: "second thoughts", At: at.Add(time.Minute)})
+		second := provider.Objection{ID: ids.New(), Tenant: acme, Change: add.ID, Account: "bob", Reason: "second thoughts", At: at.Add(time.Minute)}
+		put(second)
 		put(provider.Objection{ID: ids.New(), Tenant: other, Change: add.ID, Account: "cy", Reason: "no", At: at.Add(2 * time.Minute)})
 		mine, err := ss.Objections(ctx, acme)
-		if err != nil || len(mine) != 1 || mine[0].Reason != "second thoughts" || mine[0].Account != "bob" || mine[0].Tenant != acme {
+		if err != nil || len(mine) != 1 || mine[0].ID != second.ID || mine[0].Reason != "second thoughts" || mine[0].Account != "bob" || mine[0].Tenant != acme {
 			t.Fatalf("acme's objections: %+v %v", mine, err)
 		}
 		everyone, err := ss.Objections(ctx, "")
