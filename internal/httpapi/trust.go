@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -184,9 +185,9 @@ func RegisterTrust(s *Server, d TrustDeps) {
 func SecurityTxt(baseURL, contact string, now time.Time) []byte {
 	base := strings.TrimRight(baseURL, "/")
 	if contact == "" {
-		host := strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")
-		if i := strings.IndexAny(host, ":/"); i >= 0 {
-			host = host[:i]
+		var host string
+		if u, err := url.Parse(base); err == nil {
+			host = u.Hostname()
 		}
 		contact = "mailto:security@" + host
 	}
