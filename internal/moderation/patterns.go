@@ -72,8 +72,9 @@ type PatternEvent struct {
 type PatternEvents interface {
 	// AddPatternEvent records e — once per tenant, target and message: a
 	// message edited and screened again counts once, with its latest
-	// score — deletes the target's events older than cutoff, and returns
-	// up to limit of the target's newest remaining events, oldest first.
+	// score — and returns up to limit of the target's newest events not
+	// older than cutoff, oldest first. It need not delete expired events:
+	// the tracker calls PrunePatternEvents for that now and then.
 	AddPatternEvent(ctx context.Context, e PatternEvent, cutoff time.Time, limit int) ([]PatternEvent, error)
 	// PrunePatternEvents deletes every tenant's events older than cutoff.
 	PrunePatternEvents(ctx context.Context, cutoff time.Time) error

@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -93,6 +94,60 @@ func TestPatternsBoundsMemory(t *testing.T) {
 		if len(l.events) > 4 {
 			t.Fatalf("%d events kept for a target, limit 4", len(l.events))
 		}
+	}
+}
+
+// countingEvents is a PatternEvents that counts its calls.
+type countingEvents struct {
+	memEvents
+	adds, prunes int
+}
+
+func (c *countingEvents) AddPatternEvent(ctx context.Context, e PatternEvent, cutoff time.Time, limit int) ([]PatternEvent, error) {
+	c.adds++
+	return c.memEvents.AddPatternEvent(ctx, e, cutoff, limit)
+}
+
+func (c *countingEvents) PrunePatternEvents(ctx context.Context, cutoff time.Time) error {
+	c.prunes++
+	return c.memEvents.PrunePatternEvents(ctx, cutoff)
+}
+
+// TestPatternsWriteOnlyForCountedMessages: the counts are kept in the
+// database on the send path, so a clean message, one without a target and
+// one aimed at oneself never reach the store; a counted one writes once,
+// and expired events are pruned at most every pruneEvery.
+func TestPatternsWriteOnlyForCountedMessages(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	ev := &countingEvents{memEvents: memEvents{maxTargets: 10, targets: map[targetKey]*targetLog{}}}
+	p := NewPatternsOn(PatternConfig{}, clk, ev)
+	for _, o := range []Observation{
+		{Tenant: "t", Target: "v", Sender: "a", MessageID: "m1", Verdict: borderline(0.01)},
+		{Tenant: "t", Target: "", Sender: "a", MessageID: "m2", Verdict: borderline(0.9)},
+		{Tenant: "t", Target: "a", Sender: "a", MessageID: "m3", Verdict: borderline(0.9)},
+	} {
+		if _, err := p.Observe(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev.adds != 0 || ev.prunes != 0 {
+		t.Fatalf("messages that do not count reached the store: %d adds, %d prunes", ev.adds, ev.prunes)
+	}
+	for i := range 5 {
+		clk.Advance(time.Second)
+		if _, err := p.Observe(t.Context(), Observation{Tenant: "t", Target: "v", Sender: "a", MessageID: "c" + strconv.Itoa(i), Verdict: borderline(0.9)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev.adds != 5 || ev.prunes != 1 {
+		t.Fatalf("5 counted messages: %d adds, %d prunes; want 5 and 1", ev.adds, ev.prunes)
+	}
+	clk.Advance(pruneEvery)
+	if _, err := p.Observe(t.Context(), Observation{Tenant: "t", Target: "v", Sender: "b", MessageID: "c9", Verdict: borderline(0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	if ev.prunes != 2 {
+		t.Fatalf("after pruneEvery: %d prunes, want 2", ev.prunes)
 	}
 }
 

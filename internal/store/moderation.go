@@ -175,11 +175,10 @@ func (s moderationStore) AddPatternEvent(ctx context.Context, e moderation.Patte
 			e.Tenant, e.Target, e.Message, e.Sender, e.Score, ns(e.At)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM moderation_pattern_events WHERE tenant_id = ? AND target_id = ? AND seen_at < ?`, e.Tenant, e.Target, ns(cutoff)); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT message_id, sender_id, score, seen_at FROM moderation_pattern_events WHERE tenant_id = ? AND target_id = ?
-			ORDER BY seen_at DESC, message_id DESC LIMIT ?`, e.Tenant, e.Target, limit)
+		// Expired events are left to PrunePatternEvents, which deletes
+		// every target's at once: one write per counted message here.
+		rows, err := tx.Query(ctx, `SELECT message_id, sender_id, score, seen_at FROM moderation_pattern_events WHERE tenant_id = ? AND target_id = ? AND seen_at >= ?
+			ORDER BY seen_at DESC, message_id DESC LIMIT ?`, e.Tenant, e.Target, ns(cutoff), limit)
 		if err != nil {
 			return err
 		}
