@@ -321,6 +321,12 @@ type builder struct {
 	cur   exportCursor
 	total int64
 	step  int
+
+	// hashN and hashState are the package's running hash after the part
+	// this run wrote last, so that the next part need not read every
+	// part's row to find it.
+	hashN     int
+	hashState []byte
 }
 
 func (s *Service) runExport(ctx context.Context, run *jobs.Run) error {
@@ -430,7 +436,8 @@ func (m *manifest) add(tw *tar.Writer, path string, size int64, modTime time.Tim
 		return err
 	}
 	if n != size {
-		return fmt.Errorf("export: %s: %d bytes instead of %d", path, n, size)
+		// Not the path: an attachment's is named after the file (content).
+		return fmt.Errorf("export: a file gave %d bytes instead of %d", n, size)
 	}
 	m.lines = append(m.lines, hex.EncodeToString(h.Sum(nil))+"  "+path+"\n")
 	return nil
@@ -445,6 +452,9 @@ func (b *builder) packageHash(ctx context.Context, n int) (hash.Hash, error) {
 	h := sha256.New()
 	if n == 0 {
 		return h, nil
+	}
+	if n == b.hashN && b.hashState != nil {
+		return h, h.(encoding.BinaryUnmarshaler).UnmarshalBinary(b.hashState)
 	}
 	parts, err := b.s.o.Store.Parts(ctx, b.e.ID, "part")
 	if err != nil {
@@ -497,7 +507,7 @@ func (b *builder) writePart(ctx context.Context, last bool, fill func(tw *tar.Wr
 	}); err != nil {
 		return err
 	}
-	b.cur.Parts = n
+	b.cur.Parts, b.hashN, b.hashState = n, n, state
 	return nil
 }
 
