@@ -40,8 +40,8 @@ var (
 	latest   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// checkQuery validates q for the actor's tenant and returns the channels it
-// covers (nil: every channel of the tenant).
+// checkQuery validates q for the actor's tenant and normalises it (trimmed
+// keywords, sorted locations without duplicates).
 func (s *Service) checkQuery(ctx context.Context, tenant ids.TenantID, q *Query) error {
 	q.Keywords = strings.TrimSpace(q.Keywords)
 	switch {
@@ -372,6 +372,7 @@ func (s *Service) channelsOf(ctx context.Context, tenant ids.TenantID, q Query) 
 		return nil, err
 	}
 	var out []chat.Channel
+	teams := map[string][]ids.UserID{} // a team's members, read once for all its channels
 	for _, c := range all {
 		if c.Kind == chat.External && c.Tenant != tenant {
 			continue
@@ -380,7 +381,7 @@ func (s *Service) channelsOf(ctx context.Context, tenant ids.TenantID, q Query) 
 			continue
 		}
 		if len(q.Participants) > 0 {
-			members, err := s.membersOf(ctx, c)
+			members, err := s.membersOf(ctx, c, teams)
 			if err != nil {
 				return nil, err
 			}
@@ -402,9 +403,12 @@ func (s *Service) channelsOf(ctx context.Context, tenant ids.TenantID, q Query) 
 }
 
 // membersOf returns the people of a conversation: a standard channel's
-// team, or the members of any other.
-func (s *Service) membersOf(ctx context.Context, c chat.Channel) ([]ids.UserID, error) {
+// team (kept in teams), or the members of any other.
+func (s *Service) membersOf(ctx context.Context, c chat.Channel, teams map[string][]ids.UserID) ([]ids.UserID, error) {
 	if c.Kind == chat.Standard {
+		if out, ok := teams[c.Team]; ok {
+			return out, nil
+		}
 		tms, err := s.o.Chat.TeamMembers(ctx, c.Team)
 		if err != nil {
 			return nil, err
@@ -413,6 +417,7 @@ func (s *Service) membersOf(ctx context.Context, c chat.Channel) ([]ids.UserID, 
 		for i, m := range tms {
 			out[i] = m.Account
 		}
+		teams[c.Team] = out
 		return out, nil
 	}
 	return s.o.Chat.ChannelMembers(ctx, c.ID)
