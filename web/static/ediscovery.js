@@ -140,6 +140,26 @@ function exportsArea(path, { id, alert }) {
   return { el: area, load };
 }
 
+/**
+ * startExport runs button b's request to start an export (a POST of body
+ * to path) and then reloads the exports list; a failure shows in alert.
+ */
+async function startExport(b, path, body, exports, alert) {
+  if (isBusy(b)) {
+    return;
+  }
+  alert.clear();
+  const done = busy(b, { messageKey: "ediscovery.export.starting" });
+  try {
+    await api.post(path, body);
+    exports.load();
+  } catch (err) {
+    alert.show(err);
+  } finally {
+    done();
+  }
+}
+
 // ---- the cases
 
 function casesPage() {
@@ -422,7 +442,7 @@ function searchPanel(c, review, exports) {
         }
       });
       const exportThis = button({ labelKey: "ediscovery.export.search", small: true, attrs: { id: "export-search" } });
-      exportThis.addEventListener("click", () => startExport(exportThis, { source: "search", search: s.id }));
+      exportThis.addEventListener("click", () => startExport(exportThis, `/api/v1/ediscovery/cases/${encodeURIComponent(c.id)}/exports`, { source: "search", search: s.id }, exports, alert));
       const note = h("p", { class: "muted", role: "status" });
       const items = (page.items || []).map((it) => resultItem(it, c, s, () => showResults(s, after)));
       const next = page.next ? button({ labelKey: "ediscovery.results.more", small: true }) : null;
@@ -440,21 +460,6 @@ function searchPanel(c, review, exports) {
     } catch (err) {
       results.replaceChildren();
       alert.show(err);
-    }
-  }
-
-  async function startExport(b, body) {
-    if (isBusy(b)) {
-      return;
-    }
-    const done = busy(b, { messageKey: "ediscovery.export.starting" });
-    try {
-      await api.post(`/api/v1/ediscovery/cases/${encodeURIComponent(c.id)}/exports`, body);
-      exports.load();
-    } catch (err) {
-      alert.show(err);
-    } finally {
-      done();
     }
   }
 
@@ -528,21 +533,7 @@ function reviewPanel(c, exports) {
   const alert = alertRegion();
   const area = h("div", { id: "review-set" });
   const exportReview = button({ labelKey: "ediscovery.export.review", kind: "primary", small: true, attrs: { id: "export-review" } });
-  exportReview.addEventListener("click", async () => {
-    if (isBusy(exportReview)) {
-      return;
-    }
-    alert.clear();
-    const done = busy(exportReview, { messageKey: "ediscovery.export.starting" });
-    try {
-      await api.post(`/api/v1/ediscovery/cases/${encodeURIComponent(c.id)}/exports`, { source: "review" });
-      exports.load();
-    } catch (err) {
-      alert.show(err);
-    } finally {
-      done();
-    }
-  });
+  exportReview.addEventListener("click", () => startExport(exportReview, `/api/v1/ediscovery/cases/${encodeURIComponent(c.id)}/exports`, { source: "review" }, exports, alert));
   const show = button({ labelKey: "ediscovery.review.show", small: true, attrs: { id: "review-show" } });
   async function load() {
     area.replaceChildren(loading());
@@ -588,21 +579,7 @@ export function myDataPanel() {
   const alert = alertRegion();
   const exports = exportsArea("/api/v1/me/exports", { id: "my-exports", alert });
   const start = button({ labelKey: "export.mine.start", kind: "primary", small: true, iconName: "download", attrs: { id: "my-data-start" } });
-  start.addEventListener("click", async () => {
-    if (isBusy(start)) {
-      return;
-    }
-    alert.clear();
-    const done = busy(start, { messageKey: "ediscovery.export.starting" });
-    try {
-      await api.post("/api/v1/me/exports");
-      exports.load();
-    } catch (err) {
-      alert.show(err);
-    } finally {
-      done();
-    }
-  });
+  start.addEventListener("click", () => startExport(start, "/api/v1/me/exports", undefined, exports, alert));
   return panel({ titleKey: "export.mine.title", leadKey: "export.mine.lead", id: "my-data", actions: [start] }, alert.el, exports.el);
 }
 
@@ -611,25 +588,11 @@ export function tenantExportPanel() {
   const alert = alertRegion();
   const exports = exportsArea("/api/v1/admin/exports", { id: "tenant-exports", alert });
   const start = button({ labelKey: "export.tenant.start", kind: "primary", small: true, iconName: "download", attrs: { id: "tenant-export-start" } });
-  start.addEventListener("click", async () => {
-    if (isBusy(start)) {
-      return;
-    }
-    alert.clear();
-    const done = busy(start, { messageKey: "ediscovery.export.starting" });
-    try {
-      await api.post("/api/v1/admin/exports");
-      exports.load();
-    } catch (err) {
-      alert.show(err);
-    } finally {
-      done();
-    }
-  });
+  start.addEventListener("click", () => startExport(start, "/api/v1/admin/exports", undefined, exports, alert));
   const who = field({ id: "user-export-id", labelKey: "export.user.account", hintKey: "export.user.hint", optional: true, attrs: { autocomplete: "off", spellcheck: "false", maxlength: "64" } });
   const userStart = button({ labelKey: "export.user.start", type: "submit", small: true, attrs: { id: "user-export-start" } });
   const form = h("form", { class: "form form-tight", novalidate: true }, who.el, userStart);
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     who.setError(null);
     const id = who.input.value.trim();
@@ -637,15 +600,7 @@ export function tenantExportPanel() {
       who.setError({ messageKey: "ediscovery.members.invalid" });
       return;
     }
-    const done = busy(userStart, { messageKey: "ediscovery.export.starting" });
-    try {
-      await api.post(`/api/v1/admin/accounts/${encodeURIComponent(id)}/exports`);
-      exports.load();
-    } catch (err) {
-      alert.show(err);
-    } finally {
-      done();
-    }
+    startExport(userStart, `/api/v1/admin/accounts/${encodeURIComponent(id)}/exports`, undefined, exports, alert);
   });
   return h(
     "div",
