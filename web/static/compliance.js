@@ -131,9 +131,9 @@ export function compliancePage() {
   }
   const path = location.pathname.replace(/\/+$/, "") || "/compliance";
   const sections = officer ? [QUEUE, POLICY, AUDIT, EDISCOVERY, RETENTION, HOLDS] : [POLICY, AUDIT, RETENTION];
-  const inDiscovery = officer && (path === EDISCOVERY.path || path.startsWith(EDISCOVERY.path + "/"));
-  const current =
-    path === RETENTION.path ? RETENTION : officer && path === HOLDS.path ? HOLDS : inDiscovery ? EDISCOVERY : path === AUDIT.path ? AUDIT : path === POLICY.path || !officer ? POLICY : QUEUE;
+  // The section whose path this is (eDiscovery's cases are below its own);
+  // anything else is the queue (an alert's page) or, for admins, the policy.
+  const current = sections.find((s) => path === s.path || (s === EDISCOVERY && path.startsWith(s.path + "/"))) || (officer ? QUEUE : POLICY);
   // A lockbox approver who is neither admin nor officer sees only the lockbox tabs.
   const lockboxTab = [LOCKBOX, TRANSPARENCY].find((s) => s.path === path) || (!officer && !isTenantAdmin() ? LOCKBOX : null);
   const tabList = officer || isTenantAdmin() ? [...sections, LOCKBOX, TRANSPARENCY] : [LOCKBOX, TRANSPARENCY];
