@@ -478,8 +478,25 @@ func (tx *Tx) PurgeMessages(ctx context.Context, tenant ids.TenantID, list []str
 		return c, nil, nil
 	}
 	ph, args := retIn(list)
-	mine, err := tx.retIDs(ctx, `SELECT id FROM messages WHERE tenant_id = ? AND id IN (`+ph+`)`, append([]any{string(tenant)}, args...)...)
-	if err != nil || len(mine) == 0 {
+	rows, err := tx.queryOnce(ctx, `SELECT id, channel_id, seq FROM messages WHERE tenant_id = ? AND id IN (`+ph+`)`, append([]any{string(tenant)}, args...)...)
+	if err != nil {
+		return c, nil, err
+	}
+	var mine, created []string // created: each message's first event, by key
+	var createdArgs []any
+	for rows.Next() {
+		var id, channel string
+		var seq int64
+		if err := rows.Scan(&id, &channel, &seq); err != nil {
+			rows.Close()
+			return c, nil, err
+		}
+		mine = append(mine, id)
+		created = append(created, `(channel_id = ? AND seq = ?)`)
+		createdArgs = append(createdArgs, channel, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(mine) == 0 {
 		return c, nil, err
 	}
 	ph, args = retIn(mine)
@@ -508,9 +525,9 @@ func (tx *Tx) PurgeMessages(ctx context.Context, tenant ids.TenantID, list []str
 		}
 	}
 	// Events written before events named their message: the one that
-	// created it has its sequence number.
-	n, err := tx.retExec(ctx, `DELETE FROM channel_events WHERE message_id IN ('', '-') AND EXISTS (SELECT 1 FROM messages m
-		WHERE m.id IN (`+ph+`) AND m.channel_id = channel_events.channel_id AND m.seq = channel_events.seq)`, args...)
+	// created it has its sequence number. Looked up by key, not through
+	// message_id: '' is also every tenant's membership and channel events.
+	n, err := tx.retExec(ctx, `DELETE FROM channel_events WHERE message_id IN ('', '-') AND (`+strings.Join(created, ` OR `)+`)`, createdArgs...)
 	if err != nil {
 		return c, nil, err
 	}

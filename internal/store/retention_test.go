@@ -370,6 +370,15 @@ func TestRetentionCandidatesAndBatchPurge(t *testing.T) {
 		if err := rs.LinkEvents(ctx, links[5:]); err != nil {
 			t.Fatal(err)
 		}
+		// An event whose payload did not open names no message ("-"): the
+		// purge still finds it by its message's sequence number.
+		res, err := db.Exec(ctx, `UPDATE channel_events SET message_id = '-' WHERE message_id = ? AND seq = (SELECT seq FROM messages WHERE id = ?)`, msgs[0], msgs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("unlinked %d events that created a message, want 1", n)
+		}
 
 		// Another tenant's message in the same list is left alone.
 		foreignCh := ids.New()
