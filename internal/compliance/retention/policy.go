@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
 )
@@ -281,8 +282,8 @@ func Decide(it Item, policies []Policy, holds []Hold, now time.Time) Fate {
 func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen || !utf8.ValidString(name) ||
-		strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", errs.E(errs.Invalid, "Give it a name of 1 to %d characters, without control characters.", MaxNameLen)
+		strings.ContainsFunc(name, chat.UnsafeInLine) {
+		return "", errs.E(errs.Invalid, "Give it a name of 1 to %d characters on one line, without control or direction-changing characters.", MaxNameLen)
 	}
 	return name, nil
 }

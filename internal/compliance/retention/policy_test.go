@@ -121,6 +121,7 @@ func TestBadPoliciesAndHoldsAreRefusedClearly(t *testing.T) {
 		h    Hold
 	}{
 		{"overlong name", Hold{Name: long}},
+		{"name that reorders text", Hold{Name: "a\u202eb"}},
 		{"empty keyword", Hold{Name: "a", Query: Query{Keywords: []string{" "}}}},
 		{"backwards dates", Hold{Name: "a", Query: Query{From: day(2), To: day(1)}}},
 		{"bad custodian", Hold{Name: "a", Custodians: []ids.UserID{"a b"}}},
