@@ -379,8 +379,11 @@ func (s *Service) Hold(ctx context.Context, p principal.Principal, id string) (H
 		return Hold{}, err
 	}
 	h, err := s.o.Store.LegalHold(ctx, p.Tenant, id)
-	if err != nil {
+	if errs.CodeOf(err) == errs.NotFound {
 		return Hold{}, errNoHold
+	}
+	if err != nil {
+		return Hold{}, err
 	}
 	if err := s.openQuery(ctx, &h); err != nil {
 		return Hold{}, err
@@ -596,8 +599,11 @@ func (s *Service) WhyKept(ctx context.Context, p principal.Principal, id string)
 		return Fate{}, errNoItem
 	}
 	it, err := s.o.Store.FindItem(ctx, p.Tenant, id)
-	if err != nil {
+	if errs.CodeOf(err) == errs.NotFound {
 		return Fate{}, errNoItem
+	}
+	if err != nil {
+		return Fate{}, err
 	}
 	e, err := s.evaluator(ctx, p.Tenant)
 	if err != nil {
