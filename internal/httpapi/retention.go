@@ -20,12 +20,7 @@ func RegisterRetention(s *Server, rs *retention.Service) {
 	route := func(method, pattern, summary string, pol principal.Policy, req, resp any, h HandlerFunc) {
 		s.Handle(Route{Method: method, Pattern: pattern, Policy: pol, Doc: Doc{Summary: summary, Tag: "retention", Request: req, Response: resp}, Handler: h})
 	}
-	managers := principal.Policy{Name: "role tenant_admin or compliance_officer", Allow: func(p principal.Principal) error {
-		if principal.HasRole(principal.TenantAdmin).Allow(p) == nil {
-			return nil
-		}
-		return principal.HasRole(principal.ComplianceOfficer).Allow(p)
-	}}
+	managers := policyEditors // tenant admins and compliance officers
 	officer := principal.HasRole(principal.ComplianceOfficer)
 	admin := principal.HasRole(principal.TenantAdmin)
 	id := func(r *http.Request) string { return r.PathValue("id") }

@@ -112,6 +112,32 @@ function resultText(j) {
   });
 }
 
+/**
+ * confirmButton is a small button for a change that cannot be undone: it
+ * asks first (confirmDialog's keys), then runs act while busy and shows
+ * act's error in alert.
+ */
+function confirmButton(opts, confirm, alert, act) {
+  const b = button({
+    ...opts,
+    small: true,
+    onClick: async () => {
+      if (isBusy(b) || !(await confirmDialog({ ...confirm, danger: true }))) {
+        return;
+      }
+      const done = busy(b, { messageKey: "common.saving" });
+      try {
+        await act();
+      } catch (err) {
+        showLoadError(err, alert);
+      } finally {
+        done();
+      }
+    },
+  });
+  return b;
+}
+
 // ---- retention
 
 /** The retention section: policies, the deletion job, why-kept. */
@@ -144,32 +170,16 @@ function policiesPanel() {
         { class: "item-list" },
         ...list.map((p) => {
           const titleId = `policy-${p.id}-title`;
-          const remove = button({
-            labelKey: "retention.policy.remove",
-            kind: "quiet",
-            small: true,
-            iconName: "trash",
-            attrs: { "aria-describedby": titleId, class: "policy-remove" },
-            onClick: async () => {
-              if (isBusy(remove)) {
-                return;
-              }
-              const ok = await confirmDialog({ titleKey: "retention.policy.removeTitle", bodyKey: "retention.policy.removeBody", confirmKey: "retention.policy.remove", danger: true });
-              if (!ok) {
-                return;
-              }
-              const done = busy(remove, { messageKey: "common.saving" });
-              try {
-                await api.del(`/api/v1/compliance/retention/policies/${encodeURIComponent(p.id)}`);
-                status.show({ messageKey: "retention.policy.removed" });
-                await load();
-              } catch (err) {
-                showLoadError(err, alert);
-              } finally {
-                done();
-              }
+          const remove = confirmButton(
+            { labelKey: "retention.policy.remove", kind: "quiet", iconName: "trash", attrs: { "aria-describedby": titleId, class: "policy-remove" } },
+            { titleKey: "retention.policy.removeTitle", bodyKey: "retention.policy.removeBody", confirmKey: "retention.policy.remove" },
+            alert,
+            async () => {
+              await api.del(`/api/v1/compliance/retention/policies/${encodeURIComponent(p.id)}`);
+              status.show({ messageKey: "retention.policy.removed" });
+              await load();
             },
-          });
+          );
           return h(
             "li",
             { class: "item policy-item", "data-policy": p.id },
@@ -286,8 +296,9 @@ function jobsPanel() {
       h(
         "ul",
         { class: "item-list" },
-        ...list.slice(0, 10).map((j) =>
-          h(
+        ...list.slice(0, 10).map((j) => {
+          const result = resultText(j);
+          return h(
             "li",
             { class: "item retention-job", "data-job": j.id, "data-state": j.state },
             h("span", { class: "item-icon" }, icon(j.kind === "retention.erase" ? "users" : "trash")),
@@ -296,10 +307,10 @@ function jobsPanel() {
               { class: "item-main" },
               h("p", { class: "item-title" }, h("span", { i18n: j.kind === "retention.erase" ? JOB_KINDS.eraseKey : JOB_KINDS.deleteKey }), " ", time(j.created)),
               h("p", { class: "item-meta" }, jobProgress(j)),
-              ...(resultText(j) ? [h("p", { class: "item-summary" }, resultText(j))] : []),
+              ...(result ? [h("p", { class: "item-summary" }, result)] : []),
             ),
-          ),
-        ),
+          );
+        }),
       ),
     );
   }
@@ -426,31 +437,18 @@ export function holdsSection() {
           const active = !x.released;
           const actions = [];
           if (active) {
-            const release = button({
-              labelKey: "holds.release",
-              small: true,
-              attrs: { "aria-describedby": titleId, class: "hold-release" },
-              onClick: async () => {
-                if (isBusy(release)) {
-                  return;
-                }
-                const ok = await confirmDialog({ titleKey: "holds.releaseTitle", bodyKey: "holds.releaseBody", confirmKey: "holds.release", danger: true });
-                if (!ok) {
-                  return;
-                }
-                const done = busy(release, { messageKey: "common.saving" });
-                try {
+            actions.push(
+              confirmButton(
+                { labelKey: "holds.release", attrs: { "aria-describedby": titleId, class: "hold-release" } },
+                { titleKey: "holds.releaseTitle", bodyKey: "holds.releaseBody", confirmKey: "holds.release" },
+                alert,
+                async () => {
                   await api.post(`/api/v1/compliance/holds/${encodeURIComponent(x.id)}/release`);
                   status.show({ messageKey: "holds.released" });
                   await load();
-                } catch (err) {
-                  showLoadError(err, alert);
-                } finally {
-                  done();
-                }
-              },
-            });
-            actions.push(release);
+                },
+              ),
+            );
           }
           const q = x.query || {};
           return h(
