@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/errs"
@@ -97,11 +99,11 @@ func (f *Filter) Validate() error {
 		if len(v) > MaxFieldLen {
 			return errs.E(errs.Invalid, "%s may be at most %d characters long.", name, MaxFieldLen)
 		}
-		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
 			return errs.E(errs.Invalid, "%s may not contain control characters.", name)
 		}
 	}
-	if f.ActorKind != "" && !contains(ActorKinds, f.ActorKind) {
+	if f.ActorKind != "" && !slices.Contains(ActorKinds, f.ActorKind) {
 		return errs.E(errs.Invalid, "actor_kind must be one of %s.", strings.Join(ActorKinds, ", "))
 	}
 	switch f.Result {
@@ -127,15 +129,6 @@ func (f *Filter) Validate() error {
 		return errs.E(errs.Invalid, "limit must be between 1 and %d.", MaxSearchLimit)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Page is one page of a search, newest first.

@@ -107,9 +107,9 @@ func NewService(o ServiceOptions) *Service {
 	return &Service{store: o.Store, log: o.Log, keys: o.Keys, signing: o.Signing, clock: o.Clock, logger: o.Logger, node: o.Node, timeout: o.SinkTimeout}
 }
 
-// AllowLoopbackEndpoints lets sinks name loopback addresses (and webhooks
-// plain http on them), for tests against local servers. Never in production:
-// a sink could otherwise aim at the node itself.
+// AllowLoopbackEndpoints lets sinks name loopback addresses (still over
+// TLS), for tests against local servers. Never in production: a sink could
+// otherwise aim at the node itself.
 func (s *Service) AllowLoopbackEndpoints(on bool) { s.guard.AllowLoopback(on) }
 
 // record appends e in a transaction of its own.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/errs"
@@ -122,7 +123,7 @@ func (s *Service) CreateSink(ctx context.Context, p principal.Principal, n NewSi
 		return CreatedSink{}, err
 	}
 	n.Name = strings.TrimSpace(n.Name)
-	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 || strings.ContainsFunc(n.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 || strings.ContainsFunc(n.Name, unicode.IsControl) {
 		return CreatedSink{}, errs.E(errs.Invalid, "Give the sink a name of 1 to 100 characters.")
 	}
 	if err := s.checkSinkEndpoint(n.Kind, n.Endpoint); err != nil {
@@ -185,31 +186,31 @@ func (s *Service) RemoveSink(ctx context.Context, p principal.Principal, id stri
 	})
 }
 
-// checkSinkEndpoint accepts an https URL (webhooks) or a host:port (syslog
-// over TLS), never a loopback, link-local or unspecified address unless
-// loopback endpoints are allowed (tests).
+// checkSinkEndpoint accepts an https URL (webhooks, as webhook.Guard.CheckURL
+// does, but never plain http, not even to loopback in tests: the records go
+// over TLS) or a host:port (syslog over TLS), never a loopback, link-local or
+// unspecified address unless loopback endpoints are allowed (tests).
 func (s *Service) checkSinkEndpoint(kind, endpoint string) error {
-	if len(endpoint) > 900 {
-		return errs.E(errs.Invalid, "The endpoint is too long.")
-	}
-	var host string
 	switch kind {
 	case SinkWebhook:
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		if err := s.guard.CheckURL(endpoint); err != nil {
+			return err
+		}
+		if u, _ := url.Parse(endpoint); u.Scheme != "https" {
 			return errs.E(errs.Invalid, "A webhook's endpoint must be an https:// URL without user name or fragment.")
 		}
-		host = u.Hostname()
+		return nil
 	case SinkSyslog:
+		if len(endpoint) > 900 {
+			return errs.E(errs.Invalid, "The endpoint is too long.")
+		}
 		h, port, err := net.SplitHostPort(endpoint)
 		if n, perr := strconv.Atoi(port); err != nil || h == "" || perr != nil || n < 1 || n > 65535 {
 			return errs.E(errs.Invalid, "A syslog endpoint is host:port of a receiver that speaks TLS (usually port 6514).")
 		}
-		host = h
-	default:
-		return errs.E(errs.Invalid, "kind must be webhook or syslog.")
+		return s.guard.CheckHost(h)
 	}
-	return s.guard.CheckHost(host)
+	return errs.E(errs.Invalid, "kind must be webhook or syslog.")
 }
 
 func certPool(pemText string) (*x509.CertPool, error) {
