@@ -2,10 +2,8 @@ package audit
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kaigi/kaigi/internal/errs"
@@ -37,28 +35,7 @@ type Anchor struct {
 	Seq    int64
 	Hash   []byte
 	Time   time.Time
-	Note   string // a signed note of anchorText
-}
-
-// anchorText differs from a checkpoint's text, so that no checkpoint can
-// ever be passed off as permission to remove records.
-func anchorText(tenant ids.TenantID, seq int64, hash []byte, at time.Time) string {
-	return fmt.Sprintf("kaigi audit prune anchor %s\n%d\n%s\n%d\n", tenant, seq, base64.StdEncoding.EncodeToString(hash), at.Unix())
-}
-
-func parseAnchorText(text string) (tenant ids.TenantID, seq int64, hash []byte, err error) {
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "kaigi audit prune anchor ") {
-		return "", 0, nil, fmt.Errorf("not a prune anchor")
-	}
-	tenant = ids.TenantID(strings.TrimPrefix(lines[0], "kaigi audit prune anchor "))
-	if seq, err = strconv.ParseInt(lines[1], 10, 64); err != nil {
-		return "", 0, nil, err
-	}
-	if hash, err = base64.StdEncoding.DecodeString(lines[2]); err != nil {
-		return "", 0, nil, err
-	}
-	return tenant, seq, hash, nil
+	Note   string // a signed note of headText(anchorPrefix, …)
 }
 
 // Settings returns p's tenant's audit settings (defaults when unset).
@@ -156,7 +133,7 @@ func (s *Service) Prune(ctx context.Context, tenant ids.TenantID) (PruneResult, 
 			return PruneResult{}, fmt.Errorf("audit record %d of %s is missing", target, tenant)
 		}
 		at := now.Truncate(time.Second)
-		note, err := s.signing.SignNote(anchorText(tenant, target, r.Hash, at))
+		note, err := s.signing.SignNote(headText(anchorPrefix, tenant, target, r.Hash, at))
 		if err != nil {
 			return PruneResult{}, fmt.Errorf("sign prune anchor: %w", err)
 		}

@@ -40,25 +40,36 @@ type Reader interface {
 	AuditAnchor(ctx context.Context, tenant ids.TenantID) (a Anchor, ok bool, err error)
 }
 
-func checkpointText(tenant ids.TenantID, seq int64, hash []byte, at time.Time) string {
-	return fmt.Sprintf("kaigi audit log %s\n%d\n%s\n%d\n", tenant, seq, base64.StdEncoding.EncodeToString(hash), at.Unix())
+// The first words of the signed texts that pin a chain at a record: a
+// checkpoint (the head at a moment) and a prune anchor (the last record
+// removed by retention). They differ, so that no checkpoint can ever be
+// passed off as permission to remove records.
+const (
+	checkpointPrefix = "kaigi audit log "
+	anchorPrefix     = "kaigi audit prune anchor "
+)
+
+// headText is the text signed for a checkpoint or prune anchor (by prefix).
+func headText(prefix string, tenant ids.TenantID, seq int64, hash []byte, at time.Time) string {
+	return fmt.Sprintf("%s%s\n%d\n%s\n%d\n", prefix, tenant, seq, base64.StdEncoding.EncodeToString(hash), at.Unix())
 }
 
-func parseCheckpointText(text string) (tenant ids.TenantID, seq int64, hash []byte, at time.Time, err error) {
+// parseHeadText reads a text made by headText with prefix.
+func parseHeadText(prefix, text string) (tenant ids.TenantID, seq int64, hash []byte, at time.Time, err error) {
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "kaigi audit log ") {
-		return "", 0, nil, time.Time{}, fmt.Errorf("not an audit checkpoint")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], prefix) {
+		return "", 0, nil, time.Time{}, fmt.Errorf("not a %q note", strings.TrimSpace(prefix))
 	}
-	tenant = ids.TenantID(strings.TrimPrefix(lines[0], "kaigi audit log "))
+	tenant = ids.TenantID(strings.TrimPrefix(lines[0], prefix))
 	if seq, err = strconv.ParseInt(lines[1], 10, 64); err != nil {
-		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint size: %w", err)
+		return "", 0, nil, time.Time{}, fmt.Errorf("record number: %w", err)
 	}
 	if hash, err = base64.StdEncoding.DecodeString(lines[2]); err != nil {
-		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint hash: %w", err)
+		return "", 0, nil, time.Time{}, fmt.Errorf("hash: %w", err)
 	}
 	sec, err := strconv.ParseInt(lines[3], 10, 64)
 	if err != nil {
-		return "", 0, nil, time.Time{}, fmt.Errorf("checkpoint time: %w", err)
+		return "", 0, nil, time.Time{}, fmt.Errorf("time: %w", err)
 	}
 	return tenant, seq, hash, time.Unix(sec, 0).UTC(), nil
 }
@@ -75,7 +86,7 @@ func (l *Log) Checkpoint(ctx context.Context, st CheckpointStore, key *signing.K
 		return Checkpoint{}, false, nil
 	}
 	at := l.Clock.Now().UTC().Truncate(time.Second)
-	signed, err := key.SignNote(checkpointText(tenant, seq, hash, at))
+	signed, err := key.SignNote(headText(checkpointPrefix, tenant, seq, hash, at))
 	if err != nil {
 		return Checkpoint{}, false, fmt.Errorf("sign checkpoint: %w", err)
 	}
@@ -141,7 +152,7 @@ func Verify(ctx context.Context, rd Reader, tenant ids.TenantID, vkey string) (R
 			rep.Problem = &Problem{Reason: fmt.Sprintf("checkpoint at record %d has no valid signature: %v", c.Seq, err)}
 			return rep, nil
 		}
-		t, seq, hash, _, err := parseCheckpointText(text)
+		t, seq, hash, _, err := parseHeadText(checkpointPrefix, text)
 		if err != nil || t != tenant || seq != c.Seq {
 			rep.Problem = &Problem{Reason: fmt.Sprintf("checkpoint at record %d does not match what was signed", c.Seq)}
 			return rep, nil
@@ -162,7 +173,7 @@ func Verify(ctx context.Context, rd Reader, tenant ids.TenantID, vkey string) (R
 			rep.Problem = &Problem{Reason: fmt.Sprintf("the prune anchor at record %d has no valid signature: %v", anchor.Seq, err)}
 			return rep, nil
 		}
-		t, seq, hash, err := parseAnchorText(text)
+		t, seq, hash, _, err := parseHeadText(anchorPrefix, text)
 		if err != nil || t != tenant || seq != anchor.Seq || !bytes.Equal(hash, anchor.Hash) {
 			rep.Problem = &Problem{Reason: fmt.Sprintf("the prune anchor at record %d does not match what was signed", anchor.Seq)}
 			return rep, nil
