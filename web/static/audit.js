@@ -5,7 +5,7 @@
 // log to SIEMs (signed webhooks, syslog over TLS). Every search, export and
 // change is audited on the server.
 
-import { h, setMessage, time } from "./dom.js";
+import { h, time } from "./dom.js";
 import { api } from "./api.js";
 import { isComplianceOfficer, isTenantAdmin, showLoadError } from "./session.js";
 import { alertRegion, busy, button, confirmDialog, field, isBusy, loading, option, panel, secretBox, statusRegion } from "./ui.js";
@@ -67,7 +67,7 @@ function detailText(details) {
 
 function searchPanel() {
   const alert = alertRegion();
-  const status = h("p", { class: "visually-hidden", role: "status" });
+  const status = statusRegion("visually-hidden");
   const from = field({ id: "audit-from", labelKey: "audit.filter.from", type: "datetime-local", optional: true, attrs: { name: "from" } });
   const to = field({ id: "audit-to", labelKey: "audit.filter.to", type: "datetime-local", optional: true, attrs: { name: "to" } });
   const actor = field({ id: "audit-actor", labelKey: "audit.filter.actor", optional: true, attrs: { name: "actor_id", maxlength: "256", autocomplete: "off", spellcheck: "false" } });
@@ -149,7 +149,7 @@ function searchPanel() {
       rows = rows.concat(page.records || []);
       next = page.next || "";
       draw();
-      setMessage(status, { messageKey: "audit.count", params: { count: rows.length } });
+      status.show({ messageKey: "audit.count", params: { count: rows.length } });
     } catch (err) {
       if (mine === generation) {
         if (!append) {
@@ -238,7 +238,7 @@ function searchPanel() {
     alert.el,
     results,
     h("div", { class: "form-actions" }, more),
-    status,
+    status.el,
   );
 }
 
