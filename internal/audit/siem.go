@@ -9,9 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -325,28 +323,9 @@ func (s *Service) sendWebhook(ctx context.Context, sk Sink, recs []Record) error
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{DialContext: s.guard.Dialer(s.timeout).DialContext, TLSClientConfig: cfg, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sk.Endpoint, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Kaigi-Audit/1")
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, webhook.Sign(secret, ts, body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the webhook answered %s", resp.Status)
-	}
-	return nil
+	client := s.guard.Client(s.timeout, cfg)
+	defer client.CloseIdleConnections()
+	return webhook.Post(ctx, client, sk.Endpoint, "Kaigi-Audit/1", secret, s.clock.Now(), body)
 }
 
 func (s *Service) sendSyslog(ctx context.Context, sk Sink, recs []Record) error {

@@ -1,14 +1,10 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -157,28 +153,9 @@ func (s *Subprocessors) sendWebhook(ctx context.Context, w Webhook, c Change) er
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{DialContext: s.guard.Dialer(s.timeout).DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: s.timeout}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: s.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Kaigi-Subprocessors/1")
-	req.Header.Set(webhook.HeaderTimestamp, ts)
-	req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the webhook answered %s", resp.Status)
-	}
-	return nil
+	client := s.guard.Client(s.timeout, nil)
+	defer client.CloseIdleConnections()
+	return webhook.Post(ctx, client, w.URL, "Kaigi-Subprocessors/1", secret, s.clock.Now(), body)
 }
 
 // checkEndpoint accepts an https URL that names no loopback, link-local or

@@ -1,7 +1,6 @@
 package transparency
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -98,11 +97,7 @@ func NewHooks(l *Log, s HookStore, k HookSealer, a *audit.Log, c clock.Clock, lo
 
 // SetClientTLS sets the TLS settings deliveries use (nil: the system's
 // roots; tests trust their own servers' certificates with it).
-func (h *Hooks) SetClientTLS(c *tls.Config) {
-	h.client.Store(&http.Client{Timeout: h.timeout,
-		Transport:     &http.Transport{DialContext: h.guard.Dialer(h.timeout).DialContext, ForceAttemptHTTP2: true, TLSClientConfig: c},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
-}
+func (h *Hooks) SetClientTLS(c *tls.Config) { h.client.Store(h.guard.Client(h.timeout, c)) }
 
 // AllowLoopbackEndpoints lets subscriptions name this machine (tests only).
 func (h *Hooks) AllowLoopbackEndpoints(on bool) { h.guard.AllowLoopback(on) }
@@ -227,23 +222,7 @@ func (h *Hooks) post(ctx context.Context, hk Hook, body []byte) error {
 	if err := h.guard.CheckURL(hk.URL); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hk.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(webhook.HeaderTimestamp, ts)
-	req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, body))
-	resp, err := h.client.Load().Do(req)
-	if err != nil {
-		return fmt.Errorf("post: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the receiver answered %d", resp.StatusCode)
-	}
-	return nil
+	return webhook.Post(ctx, h.client.Load(), hk.URL, "Kaigi-Transparency/1", secret, h.clock.Now(), body)
 }
 
 // Run delivers every interval until ctx ends.

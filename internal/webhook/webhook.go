@@ -9,12 +9,17 @@
 package webhook
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -127,4 +132,38 @@ func (g *Guard) Dialer(timeout time.Duration) *net.Dialer {
 		}
 		return nil
 	}}
+}
+
+// Client returns an HTTP client for deliveries: it connects only where the
+// guard allows, follows no redirects (a receiver cannot send a delivery on
+// to another address), and trusts tlsConfig's roots (nil: the system's).
+func (g *Guard) Client(timeout time.Duration, tlsConfig *tls.Config) *http.Client {
+	return &http.Client{Timeout: timeout,
+		Transport:     &http.Transport{DialContext: g.Dialer(timeout).DialContext, TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true, TLSHandshakeTimeout: timeout},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// Post delivers a JSON body to endpoint, signed with secret at now, and
+// fails unless the receiver answers 2xx. The answer's body is read (up to
+// 64 KiB) so that the connection can be reused.
+func Post(ctx context.Context, client *http.Client, endpoint, userAgent string, secret []byte, now time.Time, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, Sign(secret, ts, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the webhook answered %s", resp.Status)
+	}
+	return nil
 }
