@@ -327,13 +327,7 @@ func scanSinks(rows *sql.Rows) ([]audit.Sink, error) {
 			&s.Failures, &s.LastError, &next); err != nil {
 			return nil, err
 		}
-		s.Tenant, s.Created = ids.TenantID(t), fromNS(created)
-		if delivered != 0 {
-			s.Delivered = fromNS(delivered)
-		}
-		if next != 0 {
-			s.NextAttempt = fromNS(next)
-		}
+		s.Tenant, s.Created, s.Delivered, s.NextAttempt = ids.TenantID(t), fromNS(created), fromZeroNS(delivered), fromZeroNS(next)
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -399,7 +393,7 @@ func (db *DB) ClaimAuditSink(ctx context.Context, id, owner string, now, until t
 // AdvanceAuditSink moves a sink's cursor after a delivery and frees its lease.
 func (db *DB) AdvanceAuditSink(ctx context.Context, id, owner string, from, to int64, at time.Time) (bool, error) {
 	res, err := db.Exec(ctx, `UPDATE audit_sinks SET cursor = ?, delivered_at = ?, failures = 0, last_error = '', lease_owner = '', lease_until = 0
-		WHERE id = ? AND lease_owner = ? AND cursor = ?`, to, auditNS(at), id, owner, from)
+		WHERE id = ? AND lease_owner = ? AND cursor = ?`, to, zeroNS(at), id, owner, from)
 	if err != nil {
 		return false, err
 	}
@@ -412,11 +406,4 @@ func (db *DB) FailAuditSink(ctx context.Context, id, owner string, failures int,
 	_, err := db.Exec(ctx, `UPDATE audit_sinks SET failures = ?, last_error = ?, next_attempt = ?, lease_owner = '', lease_until = 0
 		WHERE id = ? AND lease_owner = ?`, failures, lastErr, ns(next), id, owner)
 	return err
-}
-
-func auditNS(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return ns(t)
 }

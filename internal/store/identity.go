@@ -40,6 +40,22 @@ func nullNS(t time.Time) sql.NullInt64 {
 
 func fromNS(v int64) time.Time { return time.Unix(0, v).UTC() }
 
+// zeroNS stores a time in a NOT NULL column where 0 means none; fromZeroNS
+// reads it back.
+func zeroNS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ns(t)
+}
+
+func fromZeroNS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromNS(v)
+}
+
 func fromNull(v sql.NullInt64) time.Time {
 	if !v.Valid {
 		return time.Time{}

@@ -101,24 +101,10 @@ type retHoldScope struct {
 	To         int64        `json:"to,omitempty"`
 }
 
-func retNS(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return ns(t)
-}
-
-func retTime(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return fromNS(n)
-}
-
 // InsertLegalHold stores a new hold.
 func (tx *Tx) InsertLegalHold(ctx context.Context, h retention.Hold) error {
 	scope, err := json.Marshal(retHoldScope{Custodians: h.Custodians, Locations: h.Locations, Senders: h.Query.Senders,
-		From: retNS(h.Query.From), To: retNS(h.Query.To)})
+		From: zeroNS(h.Query.From), To: zeroNS(h.Query.To)})
 	if err != nil {
 		return err
 	}
@@ -177,7 +163,7 @@ func retScanHold(sc interface{ Scan(...any) error }) (retention.Hold, error) {
 	}
 	h.Tenant, h.CreatedBy, h.Created, h.ReleasedBy, h.Released = ids.TenantID(t), ids.UserID(by), fromNS(created), ids.UserID(rby), fromNull(released)
 	h.Custodians, h.Locations = hs.Custodians, hs.Locations
-	h.Query.Senders, h.Query.From, h.Query.To = hs.Senders, retTime(hs.From), retTime(hs.To)
+	h.Query.Senders, h.Query.From, h.Query.To = hs.Senders, fromZeroNS(hs.From), fromZeroNS(hs.To)
 	return h, nil
 }
 
