@@ -411,12 +411,25 @@ func TestOwnDataAndTenantExportsVerify(t *testing.T) {
 	}
 	send(t, w.admin, chatCh.ID, "private to the guest", "")
 
+	// The first step waits, so that the export is under way when asked again.
+	release := make(chan struct{})
+	w.s.Discovery.SetAfterStep(func(ctx context.Context, _ string, _ int) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})
 	var e discovery.Export
 	if r := w.member.do("POST", "/api/v1/me/exports", nil); r.status != 202 {
 		t.Fatalf("own export: %d %s", r.status, r.body)
 	} else {
 		r.json(t, &e)
 	}
+	if r := w.member.do("POST", "/api/v1/me/exports", nil); r.status != 409 {
+		t.Fatalf("a second own export while the first runs: %d %s", r.status, r.body)
+	}
+	close(release)
+	w.s.Discovery.SetAfterStep(nil)
 	json.Unmarshal(waitJob(t, w.member, "/api/v1/exports/"+e.ID), &e)
 	for name, cl := range map[string]*client{"a guest": w.guest, "the admin": w.admin} {
 		if r := cl.do("GET", "/api/v1/exports/"+e.ID+"/package", nil); r.status != 404 {

@@ -149,6 +149,22 @@ func admin(p principal.Principal) error {
 }
 
 func (s *Service) startExport(ctx context.Context, p principal.Principal, kind, subject, source string) (Export, error) {
+	// One export of the same thing at a time: a person's own data, a
+	// person's, the tenant's (each reads and seals everything once more).
+	if kind != KindCase {
+		recent, err := s.o.Store.Exports(ctx, p.Tenant, kind, subject, 1)
+		if err != nil {
+			return Export{}, err
+		}
+		running := len(recent) > 0 && recent[0].State == Running
+		if running && s.o.JobStore != nil { // a failed, cancelled or lost job's export no longer counts
+			j, err := s.o.JobStore.Job(ctx, recent[0].Job)
+			running = err == nil && !jobs.Finished(j.State)
+		}
+		if running {
+			return Export{}, errs.E(errs.Conflict, "An export of this is already under way; wait for it to finish, then download it or start another.")
+		}
+	}
 	now := s.o.Clock.Now()
 	e := Export{ID: ids.New(), Tenant: p.Tenant, Kind: kind, Subject: subject, Source: source, Job: ids.New(), CreatedBy: p.User, Created: now, State: Running}
 	err := s.o.Store.UpdateDiscovery(ctx, func(tx Tx) error {
