@@ -122,6 +122,9 @@ type App struct {
 
 	// Contracts runs tenants' contract lifecycles.
 	Contracts *provider.Contracts
+	// Deletions deletes tenants by day 180 after their contract's end, or
+	// earlier at their confirmed request, with a signed certificate.
+	Deletions *provider.Deletions
 
 	// Subprocessors is the subprocessor registry with its notice periods.
 	Subprocessors *provider.Subprocessors
@@ -304,7 +307,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	go a.Retention.Run(sweepCtx, time.Hour) // enqueues each tenant's deletion job daily
 	a.closers = append(a.closers, func() error { stopSweep(); return nil })
 	rt := realtimeOptions(cfg, opts.Realtime)
-	a.Contracts = provider.NewContracts(store.Contracts(a.DB), a.Audit, a.Clock)
+	a.Contracts = provider.NewContracts(store.Contracts(a.DB), store.Deletions(a.DB), a.Audit, a.Clock)
+	a.Deletions = provider.NewDeletions(provider.DeletionOptions{Store: store.Deletions(a.DB), Contracts: a.Contracts, Keys: a.Keys, Blobs: a.Blobs,
+		Signer: a.Signing, Audit: a.Audit, Clock: a.Clock, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), BaseURL: cfg.URL(), Log: log,
+		SendCode: a.sendDeletionCode, Notify: a.notifyTenantAdmins})
+	go a.runDeletions(sweepCtx, time.Minute) // by day 180 after the contract's end, or as the customer asked
 	// Open sockets follow the contract too: the gateway's periodic re-check
 	// of sessions finds none for a tenant user the contract no longer admits.
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, lifecycleSessions{a.Identity, a.Contracts}, a.Bus, log, a.Registry, a.Meetings
@@ -360,7 +367,7 @@ func (a *App) routes() {
 	httpapi.RegisterTransparencyHooks(a.HTTP, a.TransparencyHooks)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
 	httpapi.RegisterLegal(a.HTTP, a.Ledger)
-	httpapi.RegisterContracts(a.HTTP, a.Contracts, a.DB)
+	httpapi.RegisterContracts(a.HTTP, a.Contracts, a.Deletions, a.DB)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
 		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})
 	a.HTTP.Mount("/", principal.Public, httpapi.Doc{Summary: "The web app (HTML, scripts, styles, catalogues).", Tag: "web", ContentType: "text/html"},

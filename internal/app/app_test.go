@@ -309,7 +309,15 @@ var allowed = map[string][]string{
 	"GET /api/v1/operator/tenants/{id}/health":        {"operator", "operator_grant"},
 	"GET /api/v1/operator/contracts":                  {"operator", "operator_grant"},
 	"GET /api/v1/admin/contract":                      {"tenant_admin"},
-	"GET /api/v1/trust/transparency-report":           all(),
+	// Deletion: a tenant's admins ask, confirm and cancel; operators list
+	// every deletion; the certificates are public.
+	"POST /api/v1/admin/deletion":                    {"tenant_admin"},
+	"POST /api/v1/admin/deletion/confirm":            {"tenant_admin"},
+	"DELETE /api/v1/admin/deletion":                  {"tenant_admin"},
+	"GET /api/v1/operator/deletions":                 {"operator", "operator_grant"},
+	"GET /api/v1/trust/deletions/{tenant}":           all(),
+	"GET /api/v1/trust/deletions/{tenant}/signature": all(),
+	"GET /api/v1/trust/transparency-report":          all(),
 	// Subprocessors: operators change the registry; tenant admins read the
 	// notices, object and set their webhook; the list, its feeds and the
 	// Trust Center's data are public.

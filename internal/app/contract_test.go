@@ -13,9 +13,9 @@ import (
 // TestContractLifecycleAccessRules moves the clock through a tenant's
 // contract: active, everyone works; ended, only admins get in, read-only,
 // with the export still available; moving the end later reactivates it;
-// after the 90-day export window nobody gets in and the contract can no
-// longer be changed. The operator sees the countdowns; a past end date is
-// refused.
+// after the 90-day export window nobody gets in, and the operator can
+// still reactivate it until its deletion starts. The operator sees the
+// countdowns; a past end date is refused.
 func TestContractLifecycleAccessRules(t *testing.T) {
 	w, _ := passkeyAdmin(t)
 	member := inviteAndSignIn(t, w, "max@acme.example")
@@ -91,9 +91,10 @@ func TestContractLifecycleAccessRules(t *testing.T) {
 	if r := w.admin.do("GET", "/api/v1/admin/contract", nil); r.status != 403 && r.status != 401 {
 		t.Fatalf("the admin after the export window: %d %s", r.status, r.body)
 	}
+	// Until its deletion starts, a disabled tenant can still be reactivated.
 	opP := principal.Principal{Kind: principal.Operator, User: "o1"}
-	if _, err := w.s.Contracts.SetEnd(t.Context(), opP, w.tenant.ID, w.s.Clock.Now().Add(time.Hour)); err == nil {
-		t.Fatal("a disabled tenant was reactivated")
+	if c, err := w.s.Contracts.SetEnd(t.Context(), opP, w.tenant.ID, w.s.Clock.Now().Add(time.Hour)); err != nil || c.State != provider.ContractActive {
+		t.Fatalf("reactivate a disabled tenant: %+v %v", c, err)
 	}
 	if !hasAudit(auditActions(t, w.s, w.tenant.ID), "contract.set_end", "") {
 		t.Fatal("the contract changes are not in the tenant's audit log")

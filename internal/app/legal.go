@@ -79,8 +79,9 @@ type lifecycleAuth struct {
 	contracts *provider.Contracts
 }
 
-// exportPaths are the writes allowed during the export window.
-var exportPaths = []string{"/api/v1/admin/exports", "/api/v1/me/exports", "/api/v1/auth/"}
+// exportPaths are the writes allowed during the export window: exports,
+// signing in and out, and the customer's accelerated deletion.
+var exportPaths = []string{"/api/v1/admin/exports", "/api/v1/me/exports", "/api/v1/auth/", "/api/v1/admin/deletion"}
 
 func (l lifecycleAuth) Authenticate(r *http.Request) (principal.Principal, error) {
 	p, err := l.inner.Authenticate(r)

@@ -17,6 +17,7 @@ const (
 	ContractActive   = "active"   // everything works
 	ContractEnded    = "ended"    // from the end date, 90 days: admins only, read-only, exports work
 	ContractDisabled = "disabled" // from day 90: no access at all; deleted by day 180
+	ContractDeleted  = "deleted"  // its deletion has started or finished: nothing is left
 )
 
 // The lifecycle's periods, from the contract's end.
@@ -32,7 +33,11 @@ type Contract struct {
 	State     string       `json:"state" doc:"active, ended (admins only, read-only, export) or disabled (no access)."`
 	DisableAt time.Time    `json:"disable_at,omitzero" doc:"When the export window closes (end + 90 days)."`
 	DeleteBy  time.Time    `json:"delete_by,omitzero" doc:"When all data must be deleted (end + 180 days)."`
+	DeleteAt  time.Time    `json:"delete_at,omitzero" doc:"When the deletion is due to start: a day before delete_by, or earlier when the customer asked for an accelerated deletion."`
+	Deletion  string       `json:"deletion,omitempty" doc:"The deletion's state, when there is one: awaiting_code, scheduled, running or done."`
 	Updated   time.Time    `json:"updated"`
+
+	deletion *Deletion // the tenant's deletion, when there is one
 }
 
 // StateAt returns the contract's state at now, by the clock: the
@@ -51,14 +56,26 @@ func (c Contract) StateAt(now time.Time) string {
 func (c Contract) at(now time.Time) Contract {
 	c.State = c.StateAt(now)
 	if !c.End.IsZero() {
-		c.DisableAt, c.DeleteBy = c.End.Add(ExportWindow), c.End.Add(DeleteBy)
+		c.DisableAt, c.DeleteBy, c.DeleteAt = c.End.Add(ExportWindow), c.End.Add(DeleteBy), c.End.Add(DeleteAfter)
+	}
+	if d := c.deletion; d != nil {
+		c.Deletion = d.State
+		switch d.State {
+		case DeletionScheduled:
+			if c.DeleteAt.IsZero() || d.ExecuteAt.Before(c.DeleteAt) {
+				c.DeleteAt = d.ExecuteAt
+			}
+		case DeletionRunning, DeletionDone:
+			c.State, c.DeleteAt = ContractDeleted, d.Started
+		}
 	}
 	return c
 }
 
-// ContractTx writes contracts.
+// ContractTx writes contracts; reactivating a tenant cancels a deletion
+// that has not started.
 type ContractTx interface {
-	audit.Appender
+	DeletionTx
 	PutContract(ctx context.Context, c Contract) error
 }
 
@@ -75,9 +92,10 @@ type ContractStore interface {
 
 // Contracts runs tenants' contract lifecycles.
 type Contracts struct {
-	store ContractStore
-	audit *audit.Log
-	clock clock.Clock
+	store     ContractStore
+	deletions DeletionStore
+	audit     *audit.Log
+	clock     clock.Clock
 
 	// Every request of a tenant user asks for its tenant's contract; the
 	// row (its end date) is kept for CacheTTL of real time. The state is
@@ -96,8 +114,15 @@ type cachedContract struct {
 const CacheTTL = 5 * time.Second
 
 // NewContracts returns the lifecycle service.
-func NewContracts(s ContractStore, a *audit.Log, c clock.Clock) *Contracts {
-	return &Contracts{store: s, audit: a, clock: c, cache: map[ids.TenantID]cachedContract{}}
+func NewContracts(s ContractStore, d DeletionStore, a *audit.Log, c clock.Clock) *Contracts {
+	return &Contracts{store: s, deletions: d, audit: a, clock: c, cache: map[ids.TenantID]cachedContract{}}
+}
+
+// forget drops a tenant's cached contract after a change made here.
+func (cs *Contracts) forget(tenant ids.TenantID) {
+	cs.mu.Lock()
+	delete(cs.cache, tenant)
+	cs.mu.Unlock()
 }
 
 // Of returns a tenant's contract as of now.
@@ -112,6 +137,13 @@ func (cs *Contracts) Of(ctx context.Context, tenant ids.TenantID) (Contract, err
 		}
 		if !found {
 			c = Contract{Tenant: tenant}
+		}
+		d, found, err := cs.deletions.Deletion(ctx, tenant)
+		if err != nil {
+			return Contract{}, err
+		}
+		if found {
+			c.deletion = &d
 		}
 		e = cachedContract{c: c, at: time.Now()}
 		cs.mu.Lock()
@@ -133,8 +165,17 @@ func (cs *Contracts) All(ctx context.Context, p principal.Principal) ([]Contract
 	if err != nil {
 		return nil, err
 	}
+	dels, err := cs.deletions.Deletions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTenant := map[ids.TenantID]*Deletion{}
+	for i := range dels {
+		byTenant[dels[i].Tenant] = &dels[i]
+	}
 	now := cs.clock.Now()
 	for i := range list {
+		list[i].deletion = byTenant[list[i].Tenant]
 		list[i] = list[i].at(now)
 	}
 	return list, nil
@@ -142,34 +183,45 @@ func (cs *Contracts) All(ctx context.Context, p principal.Principal) ([]Contract
 
 // SetEnd sets (or, with a zero time, removes) a tenant's contract end.
 // An end in the past is refused — a contract ends from now on, never
-// retroactively — and so is any change once the export window has closed.
-// Moving the end later reactivates an ended tenant.
+// retroactively — and so is any change once the tenant's deletion has
+// started. Moving the end later reactivates an ended or disabled tenant
+// and cancels a deletion that has not started.
 func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant ids.TenantID, end time.Time) (Contract, error) {
 	if p.Kind != principal.Operator {
 		return Contract{}, errs.E(errs.Forbidden, "Only operators change contracts.")
+	}
+	now := cs.clock.Now()
+	if !end.IsZero() && end.Before(now.Add(-time.Minute)) {
+		return Contract{}, errs.E(errs.Invalid, "A contract's end cannot be in the past: choose today or a later date.")
+	}
+	cs.forget(tenant)
+	cur, err := cs.Of(ctx, tenant)
+	if err != nil {
+		return Contract{}, err
+	}
+	if cur.State == ContractDeleted {
+		return Contract{}, errs.E(errs.Conflict, "The tenant's deletion has started; its contract can no longer change.")
 	}
 	if ok, err := cs.store.TenantExists(ctx, tenant); err != nil {
 		return Contract{}, err
 	} else if !ok {
 		return Contract{}, errs.E(errs.NotFound, "There is no such tenant.")
 	}
-	now := cs.clock.Now()
-	if !end.IsZero() && end.Before(now.Add(-time.Minute)) {
-		return Contract{}, errs.E(errs.Invalid, "A contract's end cannot be in the past: choose today or a later date.")
-	}
-	cur, err := cs.Of(ctx, tenant)
-	if err != nil {
-		return Contract{}, err
-	}
-	if cur.State == ContractDisabled {
-		return Contract{}, errs.E(errs.Conflict, "The tenant's export window closed on %s; it is disabled and due for deletion.", cur.DisableAt.Format(time.DateOnly))
-	}
 	c := Contract{Tenant: tenant, End: end.UTC(), Updated: now}
 	err = cs.store.UpdateContracts(ctx, func(tx ContractTx) error {
+		// The new end is today or later: the tenant is active again, and
+		// a deletion that has not started is off.
+		cancelled, err := cancelForReactivation(ctx, tx, tenant)
+		if err != nil {
+			return err
+		}
 		if err := tx.PutContract(ctx, c); err != nil {
 			return err
 		}
 		details := map[string]string{"from": cur.State, "to": c.StateAt(now)}
+		if cancelled {
+			details["deletion"] = "cancelled"
+		}
 		if !end.IsZero() {
 			details["end"] = c.End.Format(time.RFC3339)
 		}
@@ -181,10 +233,11 @@ func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant i
 		}
 		return nil
 	})
-	cs.mu.Lock()
-	delete(cs.cache, tenant)
-	cs.mu.Unlock()
-	return c.at(now), err
+	cs.forget(tenant)
+	if err != nil {
+		return Contract{}, err
+	}
+	return cs.Of(ctx, tenant)
 }
 
 // ErrContractEnded and ErrTenantDisabled refuse requests the lifecycle
@@ -192,6 +245,7 @@ func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant i
 var (
 	ErrContractEnded  = errs.E(errs.Forbidden, "Your organisation's contract has ended: only its admins may sign in, everything is read-only, and the full export remains available until the export window closes.")
 	ErrTenantDisabled = errs.E(errs.Forbidden, "Your organisation's contract has ended and its export window has closed: the service is no longer available to it.")
+	ErrTenantDeleted  = errs.E(errs.Forbidden, "Your organisation's data has been deleted from this service.")
 )
 
 // Allow decides a tenant user's request by the tenant's contract state:
@@ -213,6 +267,8 @@ func (cs *Contracts) Allow(ctx context.Context, p principal.Principal, safe, exp
 		}
 	case ContractDisabled:
 		return ErrTenantDisabled
+	case ContractDeleted:
+		return ErrTenantDeleted
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ var Controls = []Control{
 	// GDPR
 	{"GDPR", "Art. 5(1)(e)", "Storage limitation", "Retention policies delete what is past its time; legal holds keep only what is held", "docs/retention.md",
 		[]string{"TestRetentionDeletesEveryTraceAndKeepsWhatIsHeld", "TestRetentionJobResumesAfterRestart"}},
+	{"GDPR", "Art. 28(3)(g)", "Deletion or return of all personal data after the end of the service", "90 days of read-only access with the full export, then deletion by day 180 (or earlier at the customer's confirmed request) with a signed certificate", "docs/trust-center.md",
+		[]string{"TestTenantLifecycleEndsInProvenDeletion", "TestAcceleratedDeletionNeedsACodeAndThreeDays", "TestContractLifecycleAccessRules"}},
 	{"GDPR", "Art. 15 & 20", "Right of access and to data portability", "A person exports their own data; the export is signed and verifies outside Kaigi", "docs/export-format.md",
 		[]string{"TestOwnDataAndTenantExportsVerify"}},
 	{"GDPR", "Art. 17", "Right to erasure", "Erasing a person pseudonymises and deletes their data except what a legal hold keeps", "docs/retention.md",
@@ -51,8 +53,8 @@ var Controls = []Control{
 		[]string{"TestAuditSyslogSinkOverTLS", "TestReadyzReportsAFailedDependency"}},
 	{"SOC 2", "CC9.2", "Vendor and business partner risk", "Subprocessor registry published as a signed feed", "docs/trust-center.md",
 		[]string{"TestSubprocessorFeedsAreSignedAndValid"}},
-	{"SOC 2", "C1.2", "Disposal of confidential information", "Key shredding makes whatever remains unreadable", "",
-		[]string{"TestShredding", "TestShredding_RestoredWrappedKeysStayUseless"}},
+	{"SOC 2", "C1.2", "Disposal of confidential information", "Key shredding makes whatever remains unreadable; a tenant is deleted by day 180 after its contract's end, with a signed certificate", "docs/trust-center.md",
+		[]string{"TestShredding", "TestShredding_RestoredWrappedKeysStayUseless", "TestTenantLifecycleEndsInProvenDeletion", "TestTenantDeletionResumesAfterARestart"}},
 	// ISO 27001 (2022, Annex A)
 	{"ISO 27001", "A.5.19", "Information security in supplier relationships", "Subprocessor registry, notice periods and objections", "docs/trust-center.md",
 		[]string{"TestSubprocessorNoticePeriodsAndRefusals", "TestSubprocessorRegistryRoundTrip"}},

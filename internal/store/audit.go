@@ -124,8 +124,12 @@ func (db *DB) AuditTenants(ctx context.Context) ([]ids.TenantID, error) {
 
 // InsertAuditCheckpoint stores a checkpoint; a second one for the same head is ignored.
 func (db *DB) InsertAuditCheckpoint(ctx context.Context, c audit.Checkpoint) (bool, error) {
-	res, err := db.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, seq, at, note) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id, seq) DO NOTHING`, string(c.Tenant), c.Seq, c.Time.UnixNano(), c.Note)
+	// Only while the chain has a head: a tenant being deleted loses its
+	// head before its checkpoints, and a checkpoint signed just before
+	// must not come back after the purge.
+	res, err := db.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, seq, at, note)
+		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM audit_heads WHERE tenant_id = ?)
+		ON CONFLICT (tenant_id, seq) DO NOTHING`, string(c.Tenant), c.Seq, c.Time.UnixNano(), c.Note, string(c.Tenant))
 	if err != nil {
 		return false, err
 	}
