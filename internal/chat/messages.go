@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/errs"
@@ -404,11 +403,8 @@ func (s *Service) deleteMessage(ctx context.Context, p principal.Principal, m Me
 
 // React adds or removes the actor's reaction to a message.
 func (s *Service) React(ctx context.Context, p principal.Principal, id, emoji string, on bool) (View, error) {
-	if emoji == "" || len(emoji) > 32 || !utf8.ValidString(emoji) {
-		return View{}, errs.E(errs.Invalid, "A reaction is one emoji.")
-	}
-	if _, err := checkBody(emoji); err != nil {
-		return View{}, err
+	if !isEmoji(emoji) {
+		return View{}, errs.E(errs.Invalid, "A reaction is one emoji, such as 👍.")
 	}
 	m, c, err := s.message(ctx, p, id)
 	if err != nil {
