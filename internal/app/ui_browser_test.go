@@ -536,6 +536,8 @@ func TestUIIdentityInBrowser(t *testing.T) {
 		if got := u.text("#token-secret"); !strings.HasPrefix(got, identity.TokenPrefix) {
 			u.t.Errorf("token secret %q", got)
 		}
+		// The list reloads after the secret is shown.
+		u.waitUntil("the token listed", `document.getElementById("token-list").textContent.includes("Backup script")`)
 		if got := u.text("#token-list"); !strings.Contains(got, "Backup script") || !strings.Contains(got, "Read") {
 			u.t.Errorf("tokens = %q", got)
 		}
