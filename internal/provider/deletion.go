@@ -175,6 +175,7 @@ func (ds *Deletions) Request(ctx context.Context, p principal.Principal) (Deleti
 		}
 		return ds.audit(ctx, tx, p, d.Tenant, d.Tenant, "tenant.deletion.request", map[string]string{"code_expires": d.CodeExpires.Format(time.RFC3339)})
 	})
+	ds.o.Contracts.forget(p.Tenant)
 	if err != nil {
 		return Deletion{}, err
 	}
@@ -216,7 +217,7 @@ func (ds *Deletions) Confirm(ctx context.Context, p principal.Principal, code st
 			d.Attempts++
 			details := map[string]string{"attempts": fmt.Sprint(d.Attempts)}
 			if d.Attempts >= MaxCodeAttempts {
-				refused = errs.E(errs.Invalid, "That code is not right, and too many wrong codes were entered: ask for the deletion again.")
+				refused = errs.E(errs.Conflict, "That code is not right, and too many wrong codes were entered: ask for the deletion again.")
 				details["request"] = "ended"
 				err = tx.RemoveDeletion(ctx, p.Tenant)
 			} else {
@@ -240,13 +241,13 @@ func (ds *Deletions) Confirm(ctx context.Context, p principal.Principal, code st
 		}
 		return ds.audit(ctx, tx, p, ids.ServiceTenant, p.Tenant, "tenant.deletion.confirm", details)
 	})
+	ds.o.Contracts.forget(p.Tenant)
 	if err == nil {
 		err = refused
 	}
 	if err != nil {
 		return Deletion{}, err
 	}
-	ds.o.Contracts.forget(p.Tenant)
 	if ds.o.Notify != nil {
 		if nerr := ds.o.Notify(ctx, p.Tenant, "Your organisation's data will be deleted",
 			fmt.Sprintf("An admin of your organisation confirmed the early deletion of all its data in Kaigi.\n\n"+

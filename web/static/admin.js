@@ -1,10 +1,13 @@
 // The admin center (/admin…) for tenant admins: people and invitations,
 // the sign-in policy, conditional access, guests, external access and
-// meeting defaults (collab.js), and the sign-in log. Each section
+// meeting defaults (collab.js), the sign-in log, the exports, and the
+// contract with its lifecycle (the countdowns to the export window's end
+// and to the deletion, and the customer's early deletion). Each section
 // has its own path, so it can be linked to and the back button works.
 
 import { h, icon, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
+import { formatDateTime, formatTime, locale } from "./i18n.js";
 import { session, isTenantAdmin, showLoadError } from "./session.js";
 import {
   alertRegion,
@@ -16,6 +19,7 @@ import {
   field,
   isBusy,
   loading,
+  modal,
   pageHeader,
   panel,
   secretBox,
@@ -33,6 +37,7 @@ const sections = [
   { path: "/admin/collaboration", labelKey: "admin.tab.collab", iconName: "users", render: () => withPolicy(collaborationSection) },
   { path: "/admin/signins", labelKey: "admin.tab.signins", iconName: "clock", render: signInsSection },
   { path: "/admin/export", labelKey: "admin.tab.export", iconName: "download", render: tenantExportPanel },
+  { path: "/admin/contract", labelKey: "admin.tab.contract", iconName: "archive", render: contractSection },
 ];
 
 /** The admin center page. */
@@ -451,4 +456,352 @@ function signInsSection() {
   });
   const status = h("p", { class: "visually-hidden", role: "status" });
   return h("div", { class: "panels" }, panel({ titleKey: "signins.title", leadKey: "signins.lead", id: "signin-log", actions: [refresh] }, area, alert.el, status));
+}
+
+// ---- contract and data
+
+/** The contract's states, as the lifecycle names them. */
+const CONTRACT_STATES = {
+  active: { labelKey: "admin.contract.state.active", tone: "success" },
+  ended: { labelKey: "admin.contract.state.ended", tone: "warning" },
+  disabled: { labelKey: "admin.contract.state.disabled", tone: "danger" },
+  deleted: { labelKey: "admin.contract.state.deleted", tone: "neutral" },
+};
+
+/**
+ * daysFromToday counts the calendar days from today to a moment, in the
+ * person's time zone, so that "in 3 days" always agrees with the date
+ * shown beside it (however late in the day it is).
+ * @param {string} value an RFC 3339 moment
+ */
+function daysFromToday(value) {
+  const d = new Date(value);
+  const now = new Date();
+  return Math.round((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(now.getFullYear(), now.getMonth(), now.getDate())) / 86400000);
+}
+
+/**
+ * relativeDay says how far a moment is in calendar days, in the language
+ * in use: "in 88 days", "tomorrow", "today" ("88 日後", "明日", "今日").
+ * The operator console counts down the same way.
+ * @param {string} value an RFC 3339 moment
+ * @returns {{days: number, text: string}}
+ */
+export function relativeDay(value) {
+  const days = daysFromToday(value);
+  return { days, text: new Intl.RelativeTimeFormat(locale(), { numeric: "auto" }).format(days, "day") };
+}
+
+/**
+ * countdownLine is one line of the lifecycle's countdowns: a sentence with
+ * the moment's date and how far away it is ("in 88 days", "tomorrow").
+ * It carries the moment and the days (data-date, data-days) for tests.
+ * @param {string} id
+ * @param {{messageKey: string, value: string, withTime?: boolean}} o
+ */
+function countdownLine(id, { messageKey, value, withTime = false }) {
+  const date = new Date(value);
+  const { days, text } = relativeDay(value);
+  const params = { date: withTime ? formatDateTime(date) : formatTime("date", date), when: text };
+  return h("li", { id, "data-date": date.toISOString(), "data-days": String(days) }, icon("clock", "icon icon-small"), h("span", { i18n: messageKey, i18nParams: params }));
+}
+
+/**
+ * contractSection shows the organisation's contract (GET
+ * /api/v1/admin/contract): its state, its end, and the countdowns to the
+ * end of the export window and to the deletion. Once the contract has
+ * ended, an admin may ask for the early deletion of all the organisation's
+ * data: the consequences are spelled out first, a code goes to the admin
+ * by email, and once it is typed here the deletion is scheduled three days
+ * later, which any admin can cancel until it starts.
+ */
+function contractSection() {
+  const alert = alertRegion();
+  const status = statusRegion();
+  // The facts are built from data in words: they are built again on a
+  // change of language. The deletion's controls are kept as they are, so
+  // that a half-typed code survives it.
+  const facts = h("div", { id: "contract-facts" }, loading());
+  const actions = h("div", { id: "contract-deletion", class: "contract-deletion" });
+  let contract = null;
+
+  async function load() {
+    alert.clear();
+    try {
+      contract = await api.get("/api/v1/admin/contract");
+      drawFacts();
+      drawActions();
+    } catch (err) {
+      facts.replaceChildren();
+      actions.replaceChildren();
+      showLoadError(err, alert);
+    }
+  }
+
+  function drawFacts() {
+    const c = contract;
+    const st = CONTRACT_STATES[c.state] || CONTRACT_STATES.active;
+    const stateBadge = badge(st);
+    stateBadge.id = "contract-state";
+    stateBadge.dataset.state = c.state;
+    const list = h(
+      "dl",
+      { class: "facts" },
+      h("div", { class: "fact" }, h("dt", { i18n: "admin.contract.state" }), h("dd", {}, stateBadge)),
+      h("div", { class: "fact" }, h("dt", { i18n: "admin.contract.end" }), h("dd", { id: "contract-end" }, c.end ? time(c.end) : h("span", { i18n: "admin.contract.openEnded" }))),
+    );
+    const lines = [];
+    if (!c.end) {
+      lines.push(h("p", { class: "contract-note", id: "contract-open-ended", i18n: "admin.contract.openEndedText" }));
+    } else if (c.state === "active" || c.state === "ended") {
+      const countdowns = h("ul", { class: "contract-countdowns", id: "contract-countdowns" });
+      if (c.state === "active") {
+        countdowns.append(countdownLine("contract-ends", { messageKey: "admin.contract.endsIn", value: c.end }));
+      }
+      countdowns.append(countdownLine("contract-export-closes", { messageKey: "admin.contract.exportCloses", value: c.disable_at }));
+      if (c.deletion === "scheduled") {
+        countdowns.append(countdownLine("contract-deleted-on", { messageKey: "admin.contract.earlyScheduled", value: c.delete_at, withTime: true }));
+      } else {
+        countdowns.append(countdownLine("contract-deleted-on", { messageKey: "admin.contract.deletedOn", value: c.delete_at }));
+      }
+      lines.push(countdowns);
+    }
+    if (c.state === "active" || c.state === "ended") {
+      lines.push(h("p", {}, h("a", { href: "/admin/export", id: "contract-export-link", class: "icon-link" }, icon("download", "icon icon-small"), h("span", { i18n: "admin.contract.exportLink" }))));
+    }
+    facts.replaceChildren(list, ...lines);
+  }
+
+  /** drawActions shows what an admin may do about the deletion now. */
+  function drawActions() {
+    const c = contract;
+    if (c.state !== "ended") {
+      actions.replaceChildren(...(c.state === "active" && c.end ? [h("p", { class: "field-hint", id: "contract-early-later", i18n: "admin.contract.early.notYet" })] : []));
+      return;
+    }
+    switch (c.deletion) {
+      case "awaiting_code":
+        codeStep();
+        return;
+      case "scheduled":
+        scheduledStep();
+        return;
+      case "running":
+      case "done":
+        actions.replaceChildren();
+        return;
+    }
+    askStep();
+  }
+
+  /** subheading is a step's heading; it takes the focus when the step opens. */
+  function subheading(id, { labelKey }) {
+    return h("h3", { class: "subheading", id, tabindex: "-1", i18n: labelKey });
+  }
+
+  // The first step: the button, and the consequences spelled out before anything is asked.
+  function askStep() {
+    const ask = button({ labelKey: "admin.contract.early.button", kind: "danger", iconName: "trash", attrs: { id: "contract-delete-early", "aria-describedby": "contract-early-lead" } });
+    ask.addEventListener("click", async () => {
+      if (isBusy(ask) || !(await confirmEarlyDeletion())) {
+        return;
+      }
+      alert.clear();
+      const done = busy(ask, { messageKey: "admin.contract.sending" });
+      status.show({ messageKey: "admin.contract.sending" });
+      try {
+        const d = await api.post("/api/v1/admin/deletion");
+        contract = { ...contract, deletion: d.state };
+        status.show({ messageKey: "admin.contract.codeSent" });
+        codeStep({ focus: true });
+      } catch (err) {
+        done();
+        status.clear();
+        showLoadError(err, alert);
+      }
+    });
+    actions.replaceChildren(
+      subheading("contract-early-heading", { labelKey: "admin.contract.early.title" }),
+      h("p", { class: "panel-lead", id: "contract-early-lead", i18n: "admin.contract.early.lead" }),
+      h("div", { class: "form-actions" }, ask),
+    );
+  }
+
+  // The second step: the code from the email.
+  function codeStep({ focus = false } = {}) {
+    const code = field({
+      id: "contract-code",
+      labelKey: "admin.contract.code.label",
+      hintKey: "admin.contract.code.hint",
+      attrs: { name: "code", autocomplete: "one-time-code", autocapitalize: "characters", spellcheck: "false", maxlength: "64", class: "input-code", required: true },
+    });
+    const confirm = button({ labelKey: "admin.contract.code.confirm", kind: "danger", type: "submit", attrs: { id: "contract-code-confirm" } });
+    const resend = button({ labelKey: "admin.contract.code.resend", kind: "quiet", attrs: { id: "contract-code-resend" } });
+    const cancel = button({ labelKey: "admin.contract.code.cancel", attrs: { id: "contract-code-cancel" } });
+    const form = h(
+      "form",
+      { class: "form form-narrow", id: "contract-code-form", method: "post", novalidate: true },
+      code.el,
+      h("div", { class: "form-actions" }, confirm, cancel, resend),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (isBusy(confirm)) {
+        return;
+      }
+      alert.clear();
+      status.clear();
+      const value = code.input.value.trim();
+      code.setError(value ? null : { messageKey: "admin.contract.code.empty" });
+      if (!value) {
+        code.input.focus();
+        return;
+      }
+      const done = busy(confirm, { messageKey: "admin.contract.confirming" });
+      try {
+        const d = await api.post("/api/v1/admin/deletion/confirm", { code: value });
+        status.show({ messageKey: "admin.contract.scheduledStatus", params: { date: formatDateTime(new Date(d.execute_at)) } });
+        await load();
+        focusStep("contract-scheduled-heading");
+      } catch (err) {
+        done();
+        if (err && err.status === 400 && err.apiMessage) {
+          // A wrong code: the field says so, and keeps it to correct.
+          code.setError({ text: err.apiMessage });
+          code.input.focus();
+          code.input.select();
+        } else if (err && err.status === 409) {
+          // The request is over (the code expired, or too many wrong ones):
+          // it has to be asked for again.
+          contract = { ...contract, deletion: "" };
+          askStep();
+          showLoadError(err, alert);
+          focusStep("contract-early-heading");
+        } else {
+          showLoadError(err, alert);
+        }
+      }
+    });
+    resend.addEventListener("click", async () => {
+      if (isBusy(resend)) {
+        return;
+      }
+      alert.clear();
+      code.setError(null);
+      const done = busy(resend, { messageKey: "admin.contract.sending" });
+      try {
+        await api.post("/api/v1/admin/deletion");
+        code.input.value = "";
+        status.show({ messageKey: "admin.contract.codeSent" });
+        code.input.focus();
+      } catch (err) {
+        showLoadError(err, alert);
+      } finally {
+        done();
+      }
+    });
+    cancel.addEventListener("click", () => cancelDeletion(cancel));
+    actions.replaceChildren(
+      subheading("contract-code-heading", { labelKey: "admin.contract.code.title" }),
+      h("p", { class: "panel-lead", i18n: "admin.contract.code.lead" }),
+      form,
+    );
+    if (focus) {
+      code.input.focus();
+    }
+  }
+
+  // The third step: scheduled, and cancellable until it starts.
+  function scheduledStep() {
+    const cancel = button({ labelKey: "admin.contract.scheduled.cancel", kind: "primary", attrs: { id: "contract-cancel-deletion" } });
+    cancel.addEventListener("click", () => cancelDeletion(cancel));
+    actions.replaceChildren(
+      subheading("contract-scheduled-heading", { labelKey: "admin.contract.scheduled.title" }),
+      h("p", { class: "panel-lead", i18n: "admin.contract.scheduled.lead" }),
+      h("div", { class: "form-actions" }, cancel),
+    );
+  }
+
+  async function cancelDeletion(b) {
+    if (isBusy(b)) {
+      return;
+    }
+    alert.clear();
+    const done = busy(b, { messageKey: "admin.contract.cancelling" });
+    try {
+      await api.del("/api/v1/admin/deletion");
+      status.show({ messageKey: "admin.contract.cancelled" });
+      await load();
+      focusStep("contract-early-heading");
+    } catch (err) {
+      done();
+      showLoadError(err, alert);
+    }
+  }
+
+  /** focusStep moves the focus to a step's heading, once it is in the page. */
+  function focusStep(id) {
+    const el = document.getElementById(id);
+    if (el) {
+      el.focus();
+    }
+  }
+
+  /**
+   * confirmEarlyDeletion spells out what an early deletion means and
+   * resolves to whether the admin goes on. The safe choice has the focus.
+   * @returns {Promise<boolean>}
+   */
+  function confirmEarlyDeletion() {
+    return new Promise((resolve) => {
+      const { dialog, body } = modal({ titleKey: "admin.contract.confirm.title" });
+      dialog.id = "contract-confirm";
+      let answer = false;
+      const no = button({ labelKey: "common.cancel", onClick: () => dialog.close() });
+      const yes = button({
+        labelKey: "admin.contract.confirm.submit",
+        kind: "danger",
+        attrs: { id: "contract-confirm-submit" },
+        onClick: () => {
+          answer = true;
+          dialog.close();
+        },
+      });
+      body.append(
+        h("p", { i18n: "admin.contract.confirm.intro" }),
+        h(
+          "ul",
+          { class: "contract-consequences" },
+          h("li", { i18n: "admin.contract.confirm.everything" }),
+          h("li", { i18n: "admin.contract.confirm.final" }),
+          h("li", { i18n: "admin.contract.confirm.export" }),
+          h("li", { i18n: "admin.contract.confirm.code" }),
+        ),
+        h("div", { class: "dialog-actions" }, no, yes),
+      );
+      dialog.addEventListener("close", () => resolve(answer));
+      dialog.showModal();
+      no.focus();
+    });
+  }
+
+  facts.dataset.relocalize = "";
+  facts.addEventListener("kaigi:language", () => contract && drawFacts());
+  const refresh = button({
+    labelKey: "common.refresh",
+    small: true,
+    iconName: "refresh",
+    attrs: { id: "contract-refresh" },
+    onClick: async () => {
+      const done = busy(refresh, { messageKey: "common.loadingShort" });
+      await load();
+      done();
+    },
+  });
+  load();
+  return h(
+    "div",
+    { class: "panels" },
+    panel({ titleKey: "admin.contract.title", leadKey: "admin.contract.lead", id: "contract-panel", actions: [refresh] }, facts, actions, alert.el, status.el),
+  );
 }

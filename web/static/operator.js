@@ -1,16 +1,19 @@
 // The operator console (/operator): for the people who run the service, not
-// for a tenant. It shows the tenants (names, states, domains — never their
-// content), lets an operator file a lockbox request for access to a
-// tenant's resources with a justification, a reason and a support ticket,
-// and follows the operator's own requests: their states with the time left,
-// activating an approved grant, reading a channel under a live grant, and
-// ending the grant early. Every read is checked on the server against the
-// grant, recorded in the tenant's audit log and appended to the tenant's
-// access-transparency log; the page says so.
+// for a tenant. It shows the tenants (names, states, domains, contracts
+// with their deletion countdowns, deleted tenants with their public
+// deletion certificates — never their content), lets an operator file a
+// lockbox request for access to a tenant's resources with a justification,
+// a reason and a support ticket, and follows the operator's own requests:
+// their states with the time left, activating an approved grant, reading a
+// channel under a live grant, and ending the grant early. Every read is
+// checked on the server against the grant, recorded in the tenant's audit
+// log and appended to the tenant's access-transparency log; the page says
+// so.
 
 import { h, icon, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
 import { isActive, session, showLoadError } from "./session.js";
+import { relativeDay } from "./admin.js";
 import { alertRegion, badge, busy, button, field, isBusy, loading, option, pageHeader, panel, statusRegion } from "./ui.js";
 import {
   JUSTIFICATIONS,
@@ -55,6 +58,14 @@ const CONTRACT_STATES = [
   { state: "active", labelKey: "operator.contract.active", tone: "success" },
   { state: "ended", labelKey: "operator.contract.ended", tone: "warning" },
   { state: "disabled", labelKey: "operator.contract.disabled", tone: "danger" },
+  { state: "deleted", labelKey: "operator.contract.deleted", tone: "neutral" },
+];
+
+/** A tenant's deletion, while it has one (done shows as the "deleted" contract state). */
+const DELETION_STATES = [
+  { state: "awaiting_code", labelKey: "operator.deletion.awaitingCode", tone: "accent" },
+  { state: "scheduled", labelKey: "operator.deletion.scheduled", tone: "warning" },
+  { state: "running", labelKey: "operator.deletion.running", tone: "danger" },
 ];
 
 /** A resource as the API takes it: kind:id, or tenant_config. */
@@ -128,11 +139,13 @@ function tenantsArea(alert) {
     name: (id) => (list.find((x) => x.id === id) || { name: id }).name,
     onLoad: (fn) => listeners.push(fn),
   };
-  api
-    .get("/api/v1/operator/tenants")
-    .then((tenants) => {
+  // A deleted tenant's own row is purged with the rest of its data: the
+  // deletions name the ones that are gone, with their certificates.
+  Promise.all([api.get("/api/v1/operator/tenants"), api.get("/api/v1/operator/deletions").catch(() => [])])
+    .then(([tenants, deletions]) => {
       list = tenants || [];
-      if (!list.length) {
+      const gone = (deletions || []).filter((d) => d.state === "done" && !list.some((x) => x.id === d.tenant));
+      if (!list.length && !gone.length) {
         el.replaceChildren(h("p", { class: "item-empty", i18n: "operator.tenants.none" }));
       } else {
         el.replaceChildren(
@@ -158,6 +171,7 @@ function tenantsArea(alert) {
                     ...healthCells(x.id),
                   ),
                 ),
+                ...gone.map(deletedRow),
               ),
             ),
           ),
@@ -175,6 +189,55 @@ function tenantsArea(alert) {
 }
 
 /**
+ * deletedRow is a tenant that is gone: its id, the "deleted" state with a
+ * link to its public deletion certificate, and nothing else, since nothing
+ * else of it is left.
+ */
+function deletedRow(d) {
+  const none = () => h("td", { class: "muted" }, "—");
+  const contract = h("td", { "data-figure": "contract", "data-state": "deleted", "data-deletion": "done" }, contractBadge("deleted"), " ", certificateLink(d.tenant));
+  if (d.finished) {
+    contract.append(" ", h("span", { class: "muted" }, time(d.finished, "date")));
+  }
+  return h(
+    "tr",
+    { "data-tenant": d.tenant, "data-deleted": "" },
+    h("th", { scope: "row" }, h("span", { class: "mono" }, d.tenant)),
+    none(),
+    h("td", {}, h("span", { i18n: "operator.tenants.deletedState" })),
+    none(),
+    none(),
+    contract,
+    none(),
+    none(),
+    none(),
+  );
+}
+
+function contractBadge(state) {
+  const st = CONTRACT_STATES.find((c) => c.state === state) || CONTRACT_STATES[0];
+  return badge({ labelKey: st.labelKey, tone: st.tone });
+}
+
+/** certificateLink links a deleted tenant's public, signed deletion certificate. */
+function certificateLink(tenant) {
+  return h("a", { href: `/api/v1/trust/deletions/${encodeURIComponent(tenant)}`, class: "contract-certificate" }, h("span", { i18n: "operator.deletion.certificate" }));
+}
+
+/**
+ * deletionCountdown says when a tenant's deletion is due: its date and how
+ * many days away it is, counted as the tenant's admins see it.
+ */
+function deletionCountdown(at) {
+  const { days, text } = relativeDay(at);
+  return h(
+    "span",
+    { class: "muted contract-delete-at", "data-date": new Date(at).toISOString(), "data-days": String(days) },
+    h("span", { i18n: "operator.contract.deleteAt", i18nParams: { date: time(at, "date").textContent, when: text } }),
+  );
+}
+
+/**
  * healthCells are a tenant's contract and health (counts, never content),
  * filled in when GET /api/v1/operator/tenants/{id}/health answers.
  */
@@ -186,11 +249,23 @@ function healthCells(id) {
   api
     .get(`/api/v1/operator/tenants/${encodeURIComponent(id)}/health`)
     .then((hl) => {
-      const st = CONTRACT_STATES.find((c) => c.state === hl.contract.state) || CONTRACT_STATES[0];
-      contract.replaceChildren(badge({ labelKey: st.labelKey, tone: st.tone }));
-      contract.dataset.state = hl.contract.state;
-      if (hl.contract.end) {
-        contract.append(" ", h("span", { class: "muted", i18n: "operator.contract.ends", i18nParams: { date: time(hl.contract.end, "date").textContent } }));
+      const c = hl.contract;
+      contract.replaceChildren(contractBadge(c.state));
+      contract.dataset.state = c.state;
+      if (c.deletion) {
+        contract.dataset.deletion = c.deletion;
+      }
+      const ds = DELETION_STATES.find((d) => d.state === c.deletion);
+      if (ds) {
+        contract.append(" ", badge({ labelKey: ds.labelKey, tone: ds.tone }));
+      }
+      if (c.deletion === "done") {
+        contract.append(" ", certificateLink(id));
+      } else if (c.state !== "deleted" && c.end) {
+        contract.append(" ", h("span", { class: "muted", i18n: "operator.contract.ends", i18nParams: { date: time(c.end, "date").textContent } }));
+        if (c.delete_at) {
+          contract.append(h("br"), deletionCountdown(c.delete_at));
+        }
       }
       accounts.textContent = String(hl.accounts);
       messages.textContent = String(hl.messages);

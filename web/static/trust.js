@@ -165,8 +165,39 @@ function dataPage() {
     panel(
       { titleKey: "trust.lifecycle.title", leadKey: "trust.lifecycle.lead" },
       h("ol", { class: "trust-steps", id: "trust-lifecycle" }, ...steps.map(([t, d]) => h("li", {}, h("strong", { i18n: t.textKey }), " ", h("span", { i18n: d.textKey })))),
+      h("p", { class: "trust-text", id: "trust-lifecycle-early", i18n: "trust.lifecycle.early" }),
       h("p", { class: "trust-text", i18n: "trust.lifecycle.certificate" }),
     ),
+    certificatePanel(),
+  );
+}
+
+/**
+ * certificatePanel explains where a deletion certificate is published and
+ * how anyone checks it with openssl and the service's published key. The
+ * commands name this service's own address.
+ */
+function certificatePanel() {
+  const base = location.origin;
+  const command = (id, text) => h("pre", { class: "trust-command", id }, h("code", {}, text));
+  return panel(
+    { titleKey: "trust.certificate.title", leadKey: "trust.certificate.lead", id: "trust-deletion-certificate" },
+    h("p", { class: "trust-text", i18n: "trust.certificate.where" }),
+    h(
+      "ol",
+      { class: "trust-steps", id: "trust-certificate-steps" },
+      h(
+        "li",
+        {},
+        h("span", { i18n: "trust.certificate.step1" }),
+        command("trust-certificate-fetch", `TENANT=…
+curl -fo cert.json ${base}/api/v1/trust/deletions/$TENANT
+curl -fo cert.sig ${base}/api/v1/trust/deletions/$TENANT/signature`),
+      ),
+      h("li", {}, h("span", { i18n: "trust.certificate.step2" }), command("trust-certificate-key", `curl -f ${base}/api/v1/service | jq -r .public_key_pem > key.pem`)),
+      h("li", {}, h("span", { i18n: "trust.certificate.step3" }), command("trust-certificate-verify", "openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in cert.json -sigfile cert.sig")),
+    ),
+    h("p", { class: "trust-text", i18n: "trust.certificate.after" }),
   );
 }
 
