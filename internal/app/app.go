@@ -301,7 +301,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.TransparencyHooks = transparency.NewHooks(a.Transparency, store.TransparencyHooks(a.DB), a.Keys, a.Audit, a.Clock, log)
 	go a.TransparencyHooks.Run(sweepCtx, 2*time.Second)
 	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log})
-	go a.runLegalNotices(sweepCtx, time.Minute) // customers are told when a non-disclosure order ends
+	go a.sweepEvery(sweepCtx, time.Minute, "legal requests: notices", a.Ledger.Sweep) // customers are told when a non-disclosure order ends
 	a.Subprocessors = provider.NewSubprocessors(provider.SubprocessorOptions{Store: store.Subprocessors(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Customers: store.SubprocessorCustomers(a.DB), Mailer: a.Mailer, Jobs: a.Jobs, BaseURL: cfg.URL(), Log: log})
 	a.Retention = retention.New(retention.Options{Store: store.Retention(a.DB), Accounts: store.Retention(a.DB), Keys: a.Keys, Blobs: a.Blobs, Audit: a.Audit, Clock: a.Clock, Log: log, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), AccessChanged: notify, Every: time.Duration(cfg.RetentionInterval)})
 	go a.Retention.Run(sweepCtx, time.Hour) // enqueues each tenant's deletion job daily
@@ -311,7 +311,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Deletions = provider.NewDeletions(provider.DeletionOptions{Store: store.Deletions(a.DB), Contracts: a.Contracts, Keys: a.Keys, Blobs: a.Blobs,
 		Signer: a.Signing, Audit: a.Audit, Clock: a.Clock, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), BaseURL: cfg.URL(), Log: log,
 		SendCode: a.sendDeletionCode, Notify: a.notifyTenantAdmins})
-	go a.runDeletions(sweepCtx, time.Minute) // by day 180 after the contract's end, or as the customer asked
+	go a.sweepEvery(sweepCtx, time.Minute, "tenant deletions", a.Deletions.Sweep) // by day 180 after the contract's end, or as the customer asked
 	// Open sockets follow the contract too: the gateway's periodic re-check
 	// of sessions finds none for a tenant user the contract no longer admits.
 	rt.Chat, rt.Sessions, rt.Bus, rt.Logger, rt.Registerer, rt.Meetings = a.Chat, lifecycleSessions{a.Identity, a.Contracts}, a.Bus, log, a.Registry, a.Meetings

@@ -31,11 +31,11 @@ func (a *App) sendDeletionCode(ctx context.Context, p principal.Principal, code 
 	return a.Mailer.Send(ctx, mail.Message{To: []string{acct.Email}, Subject: "Confirm the deletion of your organisation's data", Text: text})
 }
 
-// notifyTenantAdmins emails every active admin of a tenant.
-func (a *App) notifyTenantAdmins(ctx context.Context, tenant ids.TenantID, subject, text string) error {
+// tenantAdminEmails returns the addresses of a tenant's active admins.
+func (a *App) tenantAdminEmails(ctx context.Context, tenant ids.TenantID) ([]string, error) {
 	accounts, err := a.DB.Accounts(ctx, identity.TenantRealm, tenant)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var to []string
 	for _, acct := range accounts {
@@ -43,14 +43,24 @@ func (a *App) notifyTenantAdmins(ctx context.Context, tenant ids.TenantID, subje
 			to = append(to, acct.Email)
 		}
 	}
+	return to, nil
+}
+
+// notifyTenantAdmins emails every active admin of a tenant.
+func (a *App) notifyTenantAdmins(ctx context.Context, tenant ids.TenantID, subject, text string) error {
+	to, err := a.tenantAdminEmails(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	if len(to) == 0 {
 		return nil
 	}
 	return a.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text})
 }
 
-// runDeletions drives tenant deletions by the clock.
-func (a *App) runDeletions(ctx context.Context, every time.Duration) {
+// sweepEvery calls sweep every interval until ctx ends, logging failures
+// under what: the clock-driven duties (deletions, legal notices).
+func (a *App) sweepEvery(ctx context.Context, every time.Duration, what string, sweep func(context.Context) (int, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -58,8 +68,8 @@ func (a *App) runDeletions(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.Deletions.Sweep(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Error("tenant deletions", "err", err)
+			if _, err := sweep(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error(what, "err", err)
 			}
 		}
 	}

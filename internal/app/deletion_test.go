@@ -19,10 +19,8 @@ import (
 	"github.com/kaigi/kaigi/internal/app"
 	"github.com/kaigi/kaigi/internal/app/apptest"
 	"github.com/kaigi/kaigi/internal/chat"
-	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/config"
 	"github.com/kaigi/kaigi/internal/httpapi"
-	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/mail/mailtest"
 	"github.com/kaigi/kaigi/internal/principal"
@@ -577,33 +575,14 @@ func TestAcceleratedDeletionNeedsACodeAndThreeDays(t *testing.T) {
 // a deletion's purge; the next node takes the job up from where it was,
 // finishes it, and the certificate's counts are exact.
 func TestTenantDeletionResumesAfterARestart(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
-		t.Run(name, func(t *testing.T) {
-			dbURL := ""
-			if pg {
-				dbURL = storetest.PostgresSchemaURL(t)
-			}
-			deletionResumes(t, dbURL)
-		})
-	}
+	onBothEngines(t, deletionResumes)
 }
 
 func deletionResumes(t *testing.T, dbURL string) {
 	dir := t.TempDir()
 	n := startManualNode(t, dir, dbURL)
-	w := &world{s: &apptest.Server{App: n.a, URL: n.url}}
-	w.s.Clock = n.a.Clock.(*clock.Fake)
-	tenant, link, err := n.a.Identity.CreateTenant(t.Context(), principal.Job("test", ""), identity.NewTenant{Name: "Acme Corp", Domain: "acme.example", AdminEmail: "admin@acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.tenant = tenant
-	w.admin = newClient(t, n.url)
-	if r := w.admin.do("POST", "/api/v1/invitations/accept", map[string]string{"token": fragmentParam(t, link, "token"), "display_name": "Ada Admin", "password": goodPassword}); r.status != 201 {
-		t.Fatalf("accept: %d %s", r.status, r.body)
-	}
-	enrolTOTP(t, w.s, w.admin, "admin@acme.example")
+	w := n.world(t)
+	tenant := w.tenant
 	w.admin.do("POST", "/api/v1/teams", map[string]string{"name": "Falcon"})
 	var chans []chat.Channel
 	w.admin.do("GET", "/api/v1/channels", nil).json(t, &chans)

@@ -550,6 +550,39 @@ func startManualNode(t *testing.T, dir, databaseURL string) *manualNode {
 	return n
 }
 
+// world makes a tenant on the node with its admin signed in (password and
+// TOTP), for the tests that stop and start nodes by hand.
+func (n *manualNode) world(t *testing.T) *world {
+	t.Helper()
+	w := &world{s: &apptest.Server{App: n.a, URL: n.url}}
+	tenant, link, err := n.a.Identity.CreateTenant(t.Context(), principal.Job("test", ""), identity.NewTenant{Name: "Acme Corp", Domain: "acme.example", AdminEmail: "admin@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tenant = tenant
+	w.admin = newClient(t, n.url)
+	if r := w.admin.do("POST", "/api/v1/invitations/accept", map[string]string{"token": fragmentParam(t, link, "token"), "display_name": "Ada Admin", "password": goodPassword}); r.status != 201 {
+		t.Fatalf("accept: %d %s", r.status, r.body)
+	}
+	w.s.Clock = n.a.Clock.(*clock.Fake)
+	w.secret = enrolTOTP(t, w.s, w.admin, "admin@acme.example")
+	return w
+}
+
+// onBothEngines runs test on SQLite (an empty database URL) and on
+// PostgreSQL.
+func onBothEngines(t *testing.T, test func(t *testing.T, databaseURL string)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dbURL := ""
+			if engine == "postgres" {
+				dbURL = storetest.PostgresSchemaURL(t)
+			}
+			test(t, dbURL)
+		})
+	}
+}
+
 func (n *manualNode) stop(t *testing.T) {
 	t.Helper()
 	n.cancel()
@@ -583,32 +616,13 @@ func waitReadyURL(t *testing.T, url string) {
 // on SQLite and on PostgreSQL: the job resumes from its checkpoint and the
 // package still verifies.
 func TestExportResumesAfterARestart(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			dbURL := ""
-			if engine == "postgres" {
-				dbURL = storetest.PostgresSchemaURL(t)
-			}
-			exportResumesAfterARestart(t, dbURL)
-		})
-	}
+	onBothEngines(t, exportResumesAfterARestart)
 }
 
 func exportResumesAfterARestart(t *testing.T, dbURL string) {
 	dir := t.TempDir()
 	n := startManualNode(t, dir, dbURL)
-	w := &world{s: &apptest.Server{App: n.a, URL: n.url}}
-	tenant, link, err := n.a.Identity.CreateTenant(t.Context(), principal.Job("test", ""), identity.NewTenant{Name: "Acme Corp", Domain: "acme.example", AdminEmail: "admin@acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.tenant = tenant
-	w.admin = newClient(t, n.url)
-	if r := w.admin.do("POST", "/api/v1/invitations/accept", map[string]string{"token": fragmentParam(t, link, "token"), "display_name": "Ada Admin", "password": goodPassword}); r.status != 201 {
-		t.Fatalf("accept: %d %s", r.status, r.body)
-	}
-	w.s.Clock = n.a.Clock.(*clock.Fake)
-	enrolTOTP(t, w.s, w.admin, "admin@acme.example")
+	w := n.world(t)
 	officer, _ := discoveryOfficer(t, w, "cora@acme.example")
 	var team chat.Team
 	w.admin.do("POST", "/api/v1/teams", map[string]string{"name": "Falcon"}).json(t, &team)

@@ -21,15 +21,9 @@ import (
 // tellCustomer sends a customer's tenant admins a copy of a legal request
 // about them, by email, and records the notice in the tenant's audit log.
 func (a *App) tellCustomer(ctx context.Context, r provider.LegalRequest, d provider.Details) error {
-	accounts, err := a.DB.Accounts(ctx, identity.TenantRealm, r.Tenant)
+	to, err := a.tenantAdminEmails(ctx, r.Tenant)
 	if err != nil {
 		return err
-	}
-	var to []string
-	for _, acct := range accounts {
-		if acct.State == identity.AccountActive && acct.Kind == principal.Member && slices.Contains(acct.Roles, principal.TenantAdmin) {
-			to = append(to, acct.Email)
-		}
 	}
 	if len(to) == 0 {
 		return errs.E(errs.Unavailable, "The customer has no active tenant admin to tell.")
@@ -52,22 +46,6 @@ func orNone(v []string) string {
 		return "none (yet)"
 	}
 	return strings.Join(v, ", ")
-}
-
-// runLegalNotices tells customers whose non-disclosure orders ended.
-func (a *App) runLegalNotices(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := a.Ledger.Sweep(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Error("legal requests: notices", "err", err)
-			}
-		}
-	}
 }
 
 // lifecycleAuth authenticates with the inner authenticator, then applies

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,26 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	ctx := t.Context()
 	m, code := openMeeting(t, w, "Launch review")
 
+	// When media does not flow, say what the server saw: who is in the
+	// meeting, and whether sockets or peer connections were dropped.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		in, lobby := w.s.Meetings.Live(m.ID)
+		t.Logf("diagnostics: in the meeting %+v, waiting %+v", in, lobby)
+		fams, err := w.s.Registry.Gather()
+		if err != nil {
+			return
+		}
+		for _, f := range fams {
+			if n := f.GetName(); strings.HasPrefix(n, "kaigi_realtime_slow") || strings.HasPrefix(n, "kaigi_realtime_connections") || strings.HasPrefix(n, "kaigi_sfu") {
+				for _, mt := range f.GetMetric() {
+					t.Logf("diagnostics: %s %v = %v%v", n, mt.GetLabel(), mt.GetCounter().GetValue(), mt.GetGauge().GetValue())
+				}
+			}
+		}
+	})
 	b := browsertest.New(t, browsertest.WithFlag("allow-loopback-in-peer-connection", true), browsertest.WithTimeout(mediaWait))
 	join := func(u ui, name string) {
 		u.waitUntil("the pre-join screen", `!!document.querySelector("#meet-join")`)
