@@ -200,7 +200,7 @@ func TestGuestSeesOnlyTheirTeam(t *testing.T) {
 		{"POST", "/api/v1/channels/" + w.otherChans.ID + "/messages", map[string]string{"body": "x"}},
 		{"GET", "/api/v1/teams/" + w.other.ID + "/members", nil},
 		{"PATCH", "/api/v1/messages/" + secret.ID, map[string]string{"body": "x"}},
-		{"PUT", "/api/v1/messages/" + secret.ID + "/reactions/x", nil},
+		{"PUT", "/api/v1/messages/" + secret.ID + "/reactions/" + url.PathEscape("👍"), nil},
 		{"POST", "/api/v1/teams/" + w.other.ID + "/channels", map[string]string{"name": "x", "kind": "standard"}},
 		{"POST", "/api/v1/teams", map[string]string{"name": "x"}},
 		{"GET", "/api/v1/admin/accounts", nil},
