@@ -278,7 +278,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Moderation = moderation.New(moderation.ServiceOptions{Store: store.Moderation(a.DB), Keys: a.Keys, Chat: a.Chat, Accounts: a.DB, Audit: a.Audit, Clock: a.Clock, Log: log})
 	a.Chat.SetModerator(a.Moderation)
 	a.Discovery = discovery.New(discovery.Options{Store: store.Discovery(a.DB), Chat: store.Chat(a.DB), Opener: a.Chat, Keys: a.Keys, Blobs: a.Blobs, Accounts: a.DB,
-		AuditLog: a.DB, Policies: store.Moderation(a.DB), Audit: a.Audit, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), Signer: a.Signing, Clock: a.Clock, Log: log})
+		AuditLog: a.DB, Policies: store.Moderation(a.DB), Audit: a.Audit, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), Signer: a.Signing, Clock: a.Clock, Log: log,
+		Disclosures: store.Disclosures(a.DB)})
 	// The review queue's ediscovery action opens cases.
 	a.Moderation.SetCases(a.Discovery)
 	a.Moderation.Warm(ctx) // loads the classifier in the background when some tenant has a policy
@@ -300,7 +301,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	go a.Lockbox.Run(sweepCtx, 10*time.Second) // unanswered requests expire, grants complete
 	a.TransparencyHooks = transparency.NewHooks(a.Transparency, store.TransparencyHooks(a.DB), a.Keys, a.Audit, a.Clock, log)
 	go a.TransparencyHooks.Run(sweepCtx, 2*time.Second)
-	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log})
+	// A disclosure naming accounts is built by the eDiscovery machinery.
+	a.Ledger = provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Notify: a.tellCustomer, Log: log,
+		Disclose: a.discloseLegal, Accounts: a.legalAccounts})
 	go a.sweepEvery(sweepCtx, time.Minute, "legal requests: notices", a.Ledger.Sweep) // customers are told when a non-disclosure order ends
 	a.Subprocessors = provider.NewSubprocessors(provider.SubprocessorOptions{Store: store.Subprocessors(a.DB), Keys: a.Keys, Audit: a.Audit, Clock: a.Clock, Customers: store.SubprocessorCustomers(a.DB), Mailer: a.Mailer, Jobs: a.Jobs, BaseURL: cfg.URL(), Log: log})
 	a.Retention = retention.New(retention.Options{Store: store.Retention(a.DB), Accounts: store.Retention(a.DB), Keys: a.Keys, Blobs: a.Blobs, Audit: a.Audit, Clock: a.Clock, Log: log, Jobs: a.Jobs, JobStore: store.Jobs(a.DB), AccessChanged: notify, Every: time.Duration(cfg.RetentionInterval)})
@@ -366,7 +369,7 @@ func (a *App) routes() {
 	httpapi.RegisterTransparency(a.HTTP, a.Transparency)
 	httpapi.RegisterTransparencyHooks(a.HTTP, a.TransparencyHooks)
 	httpapi.RegisterLockbox(a.HTTP, a.Lockbox, lockboxResources{a.DB}, operatorReads{a.DB, a.Chat, a.Blobs})
-	httpapi.RegisterLegal(a.HTTP, a.Ledger)
+	httpapi.RegisterLegal(a.HTTP, a.Ledger, a.Discovery)
 	httpapi.RegisterContracts(a.HTTP, a.Contracts, a.Deletions, a.DB)
 	httpapi.RegisterTrust(a.HTTP, httpapi.TrustDeps{Subprocessors: a.Subprocessors, Signing: a.Signing, Clock: a.Clock, Publisher: "Kaigi", BaseURL: a.Config.URL(),
 		SecurityContact: a.Config.SecurityContact, Ready: []httpapi.Dependency{{Name: "database", Ping: a.DB}, {Name: "bus", Ping: a.Bus}}})

@@ -309,6 +309,10 @@ var allowed = map[string][]string{
 	"GET /api/v1/operator/tenants/{id}/health":        {"operator", "operator_grant"},
 	"GET /api/v1/operator/contracts":                  {"operator", "operator_grant"},
 	"GET /api/v1/admin/contract":                      {"tenant_admin"},
+	// A disclosure's package: operators only (a lockbox grant adds nothing;
+	// the ledger's request and its reviewed disclose step decide). It is
+	// content outside the lockbox: see contentOutsideTheLockbox.
+	"GET /api/v1/operator/legal-requests/{id}/disclosure": {"operator", "operator_grant"},
 	// Deletion: a tenant's admins ask, confirm and cancel; operators list
 	// every deletion; the certificates are public.
 	"POST /api/v1/admin/deletion":                    {"tenant_admin"},

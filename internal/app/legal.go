@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,13 +10,16 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/compliance/discovery"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/httpapi"
 	"github.com/kaigi/kaigi/internal/identity"
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/mail"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/provider"
 	"github.com/kaigi/kaigi/internal/realtime"
+	"github.com/kaigi/kaigi/internal/store"
 )
 
 // tellCustomer sends a customer's tenant admins a copy of a legal request
@@ -39,6 +43,32 @@ func (a *App) tellCustomer(ctx context.Context, r provider.LegalRequest, d provi
 	}
 	return a.Record(ctx, audit.Entry{Actor: principal.Job("legal-notices", r.Tenant), Tenant: r.Tenant, Action: "legal.notice_sent", Target: "legal-request:" + r.ID,
 		Details: map[string]string{"recipients": fmt.Sprint(len(to))}})
+}
+
+// discloseLegal builds a legal request's disclosure with the eDiscovery
+// machinery, as the ledger's job principal for the request's tenant (the
+// only principal discovery lets start one).
+func (a *App) discloseLegal(ctx context.Context, r provider.LegalRequest, accounts []ids.UserID, scope []string) (string, error) {
+	e, err := a.Discovery.ExportDisclosure(ctx, principal.Job(discovery.DisclosureJob, r.Tenant), r.Tenant, r.ID, accounts, scope)
+	return e.ID, err
+}
+
+// legalAccounts confirms, for the ledger, that the accounts a disclosure
+// names are accounts of the request's tenant, and returns their email
+// addresses (the request may have named them so).
+func (a *App) legalAccounts(ctx context.Context, tenant ids.TenantID, accounts []ids.UserID) ([]string, error) {
+	out := make([]string, len(accounts))
+	for i, id := range accounts {
+		acct, err := a.DB.AccountByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (acct.Tenant != tenant || acct.Realm != identity.TenantRealm)) {
+			return nil, errs.E(errs.Invalid, "Account %s is not an account of the organisation the request concerns: a disclosure covers only that organisation's accounts.", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = acct.Email
+	}
+	return out, nil
 }
 
 func orNone(v []string) string {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/config"
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/mail/mailtest"
 	"github.com/kaigi/kaigi/internal/provider"
 )
@@ -224,7 +225,7 @@ func TestLegalRequestWorkflowRefusalsAndNotice(t *testing.T) {
 		var lr provider.LegalRequest
 		r := op.do("POST", "/api/v1/operator/legal-requests", map[string]any{"country": "JP", "instrument": instrument, "compulsory": compulsory,
 			"customer_type": "enterprise", "tenant": w.tenant.ID, "asked": asked,
-			"details": map[string]any{"agency": "Tokyo District Public Prosecutors Office", "accounts": []string{"whistle.blower@acme.example"}}})
+			"details": map[string]any{"agency": "Tokyo District Public Prosecutors Office", "accounts": []string{"whistle.blower@acme.example", "admin@acme.example"}}})
 		if r.status != 201 {
 			t.Fatalf("enter: %d %s", r.status, r.body)
 		}
@@ -245,8 +246,9 @@ func TestLegalRequestWorkflowRefusalsAndNotice(t *testing.T) {
 	try(sub.ID, map[string]any{"kind": "gag", "until": w.s.Clock.Now().Add(-time.Hour)}, 400)
 	try(sub.ID, map[string]any{"kind": "gag", "until": w.s.Clock.Now().Add(30 * 24 * time.Hour)}, 200)
 	try(sub.ID, map[string]any{"kind": "review", "decision": "narrow", "scope": []string{"non_content"}}, 200)
-	try(sub.ID, map[string]any{"kind": "disclose", "scope": []string{"content"}}, 400) // wider than approved
-	try(sub.ID, map[string]any{"kind": "disclose", "scope": []string{"non_content"}}, 200)
+	try(sub.ID, map[string]any{"kind": "disclose", "scope": []string{"content"}}, 400)     // wider than approved
+	try(sub.ID, map[string]any{"kind": "disclose", "scope": []string{"non_content"}}, 400) // no accounts named: nothing to build it from
+	try(sub.ID, map[string]any{"kind": "disclose", "scope": []string{"non_content"}, "accounts": []ids.UserID{mustAccount(t, w, "admin@acme.example")}}, 200)
 	try(sub.ID, map[string]any{"kind": "notify"}, 409) // the gag forbids it
 	try(sub.ID, map[string]any{"kind": "close"}, 200)
 	try(sub.ID, map[string]any{"kind": "close"}, 409)

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
+	"github.com/kaigi/kaigi/internal/compliance/discovery"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/provider"
@@ -15,9 +17,10 @@ type LedgerCheck struct {
 	Problem string `json:"problem,omitempty"`
 }
 
-// RegisterLegal registers the law-enforcement request ledger (operators)
-// and the public transparency report computed from it.
-func RegisterLegal(s *Server, l *provider.Ledger) {
+// RegisterLegal registers the law-enforcement request ledger (operators),
+// the download of a disclosure's package (built by d), and the public
+// transparency report computed from the ledger.
+func RegisterLegal(s *Server, l *provider.Ledger, d *discovery.Service) {
 	route := func(method, pattern, summary string, pol principal.Policy, req, resp any, h HandlerFunc) {
 		s.Handle(Route{Method: method, Pattern: pattern, Policy: pol, Doc: Doc{Summary: summary, Tag: "provider", Request: req, Response: resp}, Handler: h})
 	}
@@ -39,11 +42,44 @@ func RegisterLegal(s *Server, l *provider.Ledger) {
 			}
 			return l.Requests(r.Context(), p, from, to)
 		}))
-	route("POST", "/api/v1/operator/legal-requests/{id}/steps", "Record a step: redirect, review (reject, narrow, proceed), disclose (never wider than approved), gag (a non-disclosure order with its end date), notify, close.",
+	route("POST", "/api/v1/operator/legal-requests/{id}/steps", "Record a step: redirect, review (reject, narrow, proceed), disclose (never wider than approved; naming the customer's accounts builds the disclosure package), gag (a non-disclosure order with its end date), notify, close.",
 		principal.OperatorOnly, provider.Step{}, provider.LegalRequest{},
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b provider.Step) (provider.LegalRequest, error) {
 			return l.Advance(r.Context(), p, r.PathValue("id"), b)
 		}))
+	// The one way an operator receives a tenant's content outside the
+	// lockbox: the package of a disclosure that a compulsory instrument
+	// made and legal review approved, holding exactly the approved
+	// categories for the accounts disclosed. Reached only through the
+	// ledger's request, audited in the operator's own log.
+	s.Handle(Route{Method: http.MethodGet, Pattern: "/api/v1/operator/legal-requests/{id}/disclosure", Policy: principal.OperatorOnly, Raw: true,
+		Doc: Doc{Summary: "Download a request's disclosure package (a tar archive in the export format, see docs/export-format.md: exactly the approved categories for the accounts disclosed); 409 while it is being built, 404 when none was; audited in the operator's log with its SHA-256.",
+			Tag: "provider", ContentType: "application/x-tar"},
+		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
+			lr, err := l.Request(r.Context(), p, r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			if lr.Disclosure == "" {
+				return errs.E(errs.NotFound, "No package was built for this request: nothing was disclosed yet, nothing was found, or the disclosure named no accounts.")
+			}
+			started := false
+			err = d.DownloadDisclosure(r.Context(), p, lr.ID, lr.Tenant, lr.Disclosure, func(e discovery.Export) {
+				h := w.Header()
+				h.Set("Content-Type", "application/x-tar")
+				h.Set("Content-Disposition", `attachment; filename="kaigi-disclosure-`+lr.ID+`.tar"`)
+				h.Set("Content-Length", strconv.FormatInt(e.Bytes, 10))
+				h.Set("Cache-Control", "private, no-store")
+				h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+				h.Set("X-Kaigi-SHA256", e.SHA256)
+				w.WriteHeader(http.StatusOK)
+				started = true
+			}, w)
+			if err != nil && started {
+				panic(http.ErrAbortHandler) // the client sees a short download
+			}
+			return err
+		}})
 	route("GET", "/api/v1/operator/legal-ledger/verification", "Recompute the ledger's hash chain.",
 		principal.OperatorOnly, nil, LedgerCheck{},
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (LedgerCheck, error) {

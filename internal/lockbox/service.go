@@ -316,7 +316,9 @@ func (s *Service) Activate(ctx context.Context, p principal.Principal, id string
 // ErrNoGrant refuses an operator's read without a grant covering it.
 var ErrNoGrant = errs.E(errs.Forbidden, "Operators read a tenant's content only under an approved lockbox grant that covers it.")
 
-// Read is the one path of an operator's content read: it checks that p
+// Read is the one path of an operator's content read for support (the
+// only other is a law-enforcement disclosure that passed legal review,
+// built by eDiscovery for the ledger — see docs/trust-center.md): it checks that p
 // holds a live grant of tenant covering resource — read fresh from the
 // store, so that a revocation or the end of the grant applies at once, also
 // mid-session — calls read, and records the access (audit and transparency

@@ -76,6 +76,7 @@ type LegalRequest struct {
 	Notified     time.Time    `json:"notified,omitzero" doc:"When the customer was told."`
 	NotifyDue    bool         `json:"notify_due,omitempty"`
 	Updated      time.Time    `json:"updated"`
+	Disclosure   string       `json:"disclosure,omitempty" doc:"The package the disclosure was built as (an export of kind disclosure): download it from /api/v1/operator/legal-requests/{id}/disclosure."`
 	SealedDetail []byte       `json:"-"`
 }
 
@@ -107,6 +108,9 @@ type Step struct {
 	Scope    []string  `json:"scope,omitempty" doc:"review narrow/proceed: the categories allowed; disclose: the categories given (empty: nothing found)."`
 	Until    time.Time `json:"until,omitzero" doc:"gag: the end of the non-disclosure order."`
 	Note     string    `json:"note,omitempty" doc:"A note for the ledger (sealed)."`
+	// Accounts are what a disclosure is built from: the package holds the
+	// categories of Scope for exactly these accounts (sealed in the chain).
+	Accounts []ids.UserID `json:"accounts,omitempty" doc:"disclose: the account ids whose data is disclosed — accounts of the request's customer that the request names; a package of exactly the categories given for exactly these accounts is built."`
 }
 
 // LedgerEntry is one link of the ledger's hash chain: a step of a request,
@@ -177,6 +181,15 @@ type Sealer interface {
 // CustomerNotifier tells a customer of a request about it, with a copy.
 type CustomerNotifier func(ctx context.Context, r LegalRequest, d Details) error
 
+// Discloser builds a disclosure: a package of the categories of scope for
+// accounts of r's tenant. It returns the package's id (an export).
+type Discloser func(ctx context.Context, r LegalRequest, accounts []ids.UserID, scope []string) (exportID string, err error)
+
+// AccountChecker confirms that accounts are accounts of tenant — refusing
+// any other with an errs.Invalid error that says which — and returns each
+// one's email address, in order.
+type AccountChecker func(ctx context.Context, tenant ids.TenantID, accounts []ids.UserID) (emails []string, err error)
+
 // Ledger runs the law-enforcement request workflow.
 type Ledger struct {
 	store  LedgerStore
@@ -184,6 +197,8 @@ type Ledger struct {
 	audit  *audit.Log
 	clock  clock.Clock
 	notify CustomerNotifier
+	build  Discloser
+	check  AccountChecker
 	log    *slog.Logger
 }
 
@@ -194,7 +209,12 @@ type LedgerOptions struct {
 	Audit  *audit.Log
 	Clock  clock.Clock
 	Notify CustomerNotifier // nil: customers are told by other means, recorded by hand
-	Log    *slog.Logger
+	// Disclose builds a disclosure that names accounts; Accounts checks
+	// those accounts first. Both nil: no disclosure is built, and a
+	// disclose step naming accounts is refused.
+	Disclose Discloser
+	Accounts AccountChecker
+	Log      *slog.Logger
 }
 
 // NewLedger returns a Ledger.
@@ -205,7 +225,7 @@ func NewLedger(o LedgerOptions) *Ledger {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Ledger{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, notify: o.Notify, log: o.Log}
+	return &Ledger{store: o.Store, keys: o.Keys, audit: o.Audit, clock: o.Clock, notify: o.Notify, build: o.Disclose, check: o.Accounts, log: o.Log}
 }
 
 var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -320,8 +340,11 @@ func (l *Ledger) chain(ctx context.Context, tx LedgerTx, p principal.Principal, 
 	if err := tx.InsertLedgerEntry(ctx, e); err != nil {
 		return err
 	}
-	_, err = l.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: ids.ServiceTenant, Action: "legal." + kind, Target: "legal-request:" + r.ID,
-		Details: map[string]string{"status": r.Status, "outcome": r.Outcome, "ledger_seq": fmt.Sprint(e.Seq)}})
+	details := map[string]string{"status": r.Status, "outcome": r.Outcome, "ledger_seq": fmt.Sprint(e.Seq)}
+	if kind == "disclose" && r.Disclosure != "" {
+		details["export"] = r.Disclosure
+	}
+	_, err = l.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: ids.ServiceTenant, Action: "legal." + kind, Target: "legal-request:" + r.ID, Details: details})
 	return err
 }
 
@@ -336,6 +359,16 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 	if utf8.RuneCountInString(st.Note) > 5000 {
 		return LegalRequest{}, errs.E(errs.Invalid, "The note is at most 5000 characters.")
 	}
+	if err := validAccounts(st); err != nil {
+		return LegalRequest{}, err
+	}
+	var disclosure string
+	if st.Kind == "disclose" && len(st.Accounts) > 0 {
+		var err error
+		if disclosure, err = l.disclose(ctx, id, st); err != nil {
+			return LegalRequest{}, err
+		}
+	}
 	var out LegalRequest
 	var tell *LegalRequest
 	err := l.store.UpdateLedger(ctx, func(tx LedgerTx) error {
@@ -346,6 +379,9 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 		now := l.clock.Now()
 		if err := l.apply(&r, st, now); err != nil {
 			return err
+		}
+		if disclosure != "" {
+			r.Disclosure = disclosure
 		}
 		r.Updated = now
 		if r.NotifyDue {
@@ -367,6 +403,89 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 		}
 	}
 	return out, nil
+}
+
+// validAccounts checks the form of a step's accounts: only a disclosure
+// names them, each a valid account id, once, at most as many as a request
+// may name.
+func validAccounts(st Step) error {
+	if len(st.Accounts) == 0 {
+		return nil
+	}
+	if st.Kind != "disclose" {
+		return errs.E(errs.Invalid, "Only a disclose step names accounts.")
+	}
+	if len(st.Accounts) > 1000 {
+		return errs.E(errs.Invalid, "A disclosure names at most 1000 accounts.")
+	}
+	seen := map[ids.UserID]bool{}
+	for _, a := range st.Accounts {
+		if !ids.Valid(string(a)) {
+			return errs.E(errs.Invalid, "The accounts disclosed are account ids (not email addresses).")
+		}
+		if seen[a] {
+			return errs.E(errs.Invalid, "Name each account disclosed once.")
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// disclose checks a disclosure that names accounts and has its package
+// built, before the step is recorded: the step must be one the request
+// allows now (its state, never wider than approved), the request must name
+// a customer, and each account must be an account of that customer (the
+// checker's answer) that the request names, by id or by email address.
+//
+// The package is started first so that a recorded disclosure always has
+// one. Should recording the step then fail (another operator's step came
+// first), the package is left without a request pointing to it: nobody can
+// download it, and its creation is in the operator's audit log.
+func (l *Ledger) disclose(ctx context.Context, id string, st Step) (string, error) {
+	r, err := l.store.LegalRequest(ctx, id)
+	if err != nil {
+		return "", errs.E(errs.NotFound, "There is no such legal request.")
+	}
+	trial := r
+	if err := l.apply(&trial, st, l.clock.Now()); err != nil {
+		return "", err
+	}
+	switch {
+	case len(st.Scope) == 0:
+		return "", errs.E(errs.Invalid, "Nothing is disclosed (an empty scope): name no accounts.")
+	case r.Tenant == "":
+		return "", errs.E(errs.Invalid, "The request names no customer, so there are no accounts of it to disclose.")
+	case l.build == nil || l.check == nil:
+		return "", errs.E(errs.Unavailable, "This service does not build disclosures.")
+	}
+	emails, err := l.check(ctx, r.Tenant, st.Accounts)
+	if err != nil {
+		return "", err
+	}
+	d, err := l.details(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	named := map[string]bool{}
+	for _, a := range d.Accounts {
+		named[strings.ToLower(strings.TrimSpace(a))] = true
+	}
+	for i, a := range st.Accounts {
+		if !named[strings.ToLower(string(a))] && (i >= len(emails) || !named[strings.ToLower(strings.TrimSpace(emails[i]))]) {
+			return "", errs.E(errs.Invalid, "Account %s is not among the accounts the request names (by id or email address); a disclosure covers only those.", a)
+		}
+	}
+	return l.build(ctx, r, st.Accounts, st.Scope)
+}
+
+// details opens a request's sealed details.
+func (l *Ledger) details(ctx context.Context, r LegalRequest) (Details, error) {
+	raw, err := l.keys.Open(ctx, ids.ServiceTenant, keys.AAD{Kind: "legal-request", ID: r.ID}, r.SealedDetail)
+	if err != nil {
+		return Details{}, err
+	}
+	var d Details
+	return d, json.Unmarshal(raw, &d)
 }
 
 // apply checks a step against the request's state and applies it.
@@ -421,6 +540,9 @@ func (l *Ledger) apply(r *LegalRequest, st Step, now time.Time) error {
 			if !slices.Contains(r.Approved, c) {
 				return errs.E(errs.Invalid, "The disclosure is wider than the approved scope (%s): %s may not be disclosed.", strings.Join(r.Approved, ", "), c)
 			}
+		}
+		if len(st.Scope) > 0 && r.Tenant != "" && len(st.Accounts) == 0 {
+			return errs.E(errs.Invalid, "Name the accounts whose data is disclosed: the package is built for exactly them, and nothing else is given.")
 		}
 		r.Status, r.Disclosed = StatusDisclosed, st.Scope
 		switch {
@@ -478,12 +600,8 @@ func (l *Ledger) tellCustomer(ctx context.Context, p principal.Principal, r Lega
 	if l.notify == nil {
 		return r, nil
 	}
-	raw, err := l.keys.Open(ctx, ids.ServiceTenant, keys.AAD{Kind: "legal-request", ID: r.ID}, r.SealedDetail)
+	d, err := l.details(ctx, r)
 	if err != nil {
-		return r, err
-	}
-	var d Details
-	if err := json.Unmarshal(raw, &d); err != nil {
 		return r, err
 	}
 	if err := l.notify(ctx, r, d); err != nil {
@@ -538,6 +656,21 @@ func (l *Ledger) Requests(ctx context.Context, p principal.Principal, from, to t
 		return nil, err
 	}
 	return l.store.LegalRequests(ctx, from, to)
+}
+
+// Request returns one request of the ledger, for operators.
+func (l *Ledger) Request(ctx context.Context, p principal.Principal, id string) (LegalRequest, error) {
+	if err := operatorOnly(p); err != nil {
+		return LegalRequest{}, err
+	}
+	if !ids.Valid(id) {
+		return LegalRequest{}, errs.E(errs.NotFound, "There is no such legal request.")
+	}
+	r, err := l.store.LegalRequest(ctx, id)
+	if err != nil {
+		return LegalRequest{}, errs.E(errs.NotFound, "There is no such legal request.")
+	}
+	return r, nil
 }
 
 // VerifyChain recomputes the ledger's hash chain and reports the first

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kaigi/kaigi/internal/compliance/discovery"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/provider"
 )
@@ -46,7 +47,7 @@ func (tx *Tx) InsertLedgerEntry(ctx context.Context, e provider.LedgerEntry) err
 }
 
 const legalCols = `id, received_at, country, instrument, compulsory, customer, tenant_id, accounts, asked, approved, disclosed, status, outcome,
-	gag_until, notified_at, notify_due, updated_at, detail`
+	gag_until, notified_at, notify_due, updated_at, detail, disclosure`
 
 func (tx *Tx) PutLegalRequest(ctx context.Context, r provider.LegalRequest) error {
 	list := func(v []string) string {
@@ -62,11 +63,12 @@ func (tx *Tx) PutLegalRequest(ctx context.Context, r provider.LegalRequest) erro
 		}
 		return 0
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO legal_requests (`+legalCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.Exec(ctx, `INSERT INTO legal_requests (`+legalCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET approved = excluded.approved, disclosed = excluded.disclosed, status = excluded.status, outcome = excluded.outcome,
-		gag_until = excluded.gag_until, notified_at = excluded.notified_at, notify_due = excluded.notify_due, updated_at = excluded.updated_at`,
+		gag_until = excluded.gag_until, notified_at = excluded.notified_at, notify_due = excluded.notify_due, updated_at = excluded.updated_at,
+		disclosure = excluded.disclosure`,
 		r.ID, ns(r.Received), r.Country, r.Instrument, b2i(r.Compulsory), r.Customer, string(r.Tenant), r.Accounts, list(r.Asked), list(r.Approved),
-		list(r.Disclosed), r.Status, r.Outcome, nullNS(r.GagUntil), nullNS(r.Notified), b2i(r.NotifyDue), ns(r.Updated), r.SealedDetail)
+		list(r.Disclosed), r.Status, r.Outcome, nullNS(r.GagUntil), nullNS(r.Notified), b2i(r.NotifyDue), ns(r.Updated), r.SealedDetail, r.Disclosure)
 	return err
 }
 
@@ -77,7 +79,7 @@ func scanLegal(sc interface{ Scan(...any) error }) (provider.LegalRequest, error
 	var tenant, asked, approved, disclosed string
 	var gag, notified sql.NullInt64
 	err := sc.Scan(&r.ID, &received, &r.Country, &r.Instrument, &compulsory, &r.Customer, &tenant, &r.Accounts, &asked, &approved, &disclosed,
-		&r.Status, &r.Outcome, &gag, &notified, &due, &updated, &r.SealedDetail)
+		&r.Status, &r.Outcome, &gag, &notified, &due, &updated, &r.SealedDetail, &r.Disclosure)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -181,4 +183,87 @@ func (s ledgerStore) LedgerEntries(ctx context.Context, request string) ([]provi
 
 func (s ledgerStore) AllLedgerEntries(ctx context.Context) ([]provider.LedgerEntry, error) {
 	return s.ledgerEntries(ctx, ``)
+}
+
+// ---- what a legal disclosure reads
+
+// Disclosures adapts db to the reads of a legal disclosure's non-content
+// metadata (discovery.Disclosures): sign-ins, meetings without their
+// titles, and message counts — never a body, a title or a name anyone wrote.
+func Disclosures(db *DB) discovery.Disclosures { return disclosureStore{db} }
+
+type disclosureStore struct{ *DB }
+
+var _ discovery.Disclosures = disclosureStore{}
+
+func (s disclosureStore) AccountSignIns(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]discovery.SignIn, error) {
+	rows, err := s.queryOnce(ctx, `SELECT at, source, client_kind, result FROM signin_log WHERE tenant_id = ? AND account_id = ? ORDER BY at, id`,
+		string(tenant), string(account))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []discovery.SignIn{}
+	for rows.Next() {
+		var e discovery.SignIn
+		var at int64
+		if err := rows.Scan(&at, &e.Address, &e.Client, &e.Result); err != nil {
+			return nil, err
+		}
+		e.At = fromNS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s disclosureStore) AccountMeetings(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]discovery.MeetingMeta, error) {
+	// The title is never read: it is what people wrote.
+	rows, err := s.queryOnce(ctx, `SELECT m.id, m.organizer_id, m.starts_at, m.ends_at, m.created_at, m.ended_at,
+		COALESCE((SELECT MIN(i.role) FROM meeting_invitees i WHERE i.meeting_id = m.id AND i.account_id = ?), '')
+		FROM meetings m WHERE m.tenant_id = ? AND (m.organizer_id = ? OR m.id IN (SELECT meeting_id FROM meeting_invitees WHERE account_id = ?))
+		ORDER BY m.starts_at, m.id`, string(account), string(tenant), string(account), string(account))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []discovery.MeetingMeta{}
+	for rows.Next() {
+		var m discovery.MeetingMeta
+		var organizer, role string
+		var start, end, created int64
+		var ended sql.NullInt64
+		if err := rows.Scan(&m.ID, &organizer, &start, &end, &created, &ended, &role); err != nil {
+			return nil, err
+		}
+		m.Start, m.End, m.Created, m.Ended, m.Role = fromNS(start), fromNS(end), fromNS(created), fromNull(ended), role
+		if organizer == string(account) {
+			m.Role = "organizer"
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// day is a day in unix nanoseconds (created_at / day is the UTC day,
+// integer division on both engines).
+const day = int64(24 * time.Hour)
+
+func (s disclosureStore) MessageCounts(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]discovery.MessageCount, error) {
+	rows, err := s.queryOnce(ctx, `SELECT channel_id, created_at / 86400000000000, COUNT(*) FROM messages WHERE tenant_id = ? AND author_id = ?
+		GROUP BY 1, 2 ORDER BY 2, 1`, string(tenant), string(account))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []discovery.MessageCount{}
+	for rows.Next() {
+		var c discovery.MessageCount
+		var d int64
+		if err := rows.Scan(&c.Channel, &d, &c.Messages); err != nil {
+			return nil, err
+		}
+		c.Date = fromNS(d * day).Format(time.DateOnly)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

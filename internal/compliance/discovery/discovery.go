@@ -17,7 +17,12 @@
 // manifest.sha256 (in sha256sum's format, covering every other file),
 // manifest.sha256.sig (the raw Ed25519 signature of the manifest by the
 // service's signing key) and signing-key.pem. docs/export-format.md
-// describes it. A package is built by a resumable job as a sequence of part
+// describes it. The same machinery builds the package of a legal
+// disclosure (ExportDisclosure): exactly the categories a legal review
+// approved — non-content metadata, content, or both, kept apart — for
+// exactly the accounts the disclosure names, started only by the provider's
+// law-enforcement request ledger and downloaded only by an operator through
+// it (DownloadDisclosure). A package is built by a resumable job as a sequence of part
 // blobs, each a run of tar entries, sealed in the blob store; the last part
 // ends the archive. A download streams the parts in order and is audited
 // with the package's SHA-256.
@@ -53,7 +58,26 @@ const (
 	KindSelf   = "self"   // a person's own data, asked for by them
 	KindUser   = "user"   // a person's data, asked for by a tenant admin
 	KindTenant = "tenant" // the whole tenant, asked for by a tenant admin
+	// KindDisclosure is a legal disclosure: named accounts of one tenant,
+	// only the categories a legal review approved, started by the provider's
+	// request ledger (never by the tenant) and downloaded by an operator.
+	KindDisclosure = "disclosure"
 )
+
+// Categories of a legal disclosure (as the provider's ledger names them).
+const (
+	NonContent = "non_content" // who the accounts are and the metadata of what they did
+	Content    = "content"     // what they wrote and shared
+)
+
+// DisclosureJob names the principal (principal.Job(DisclosureJob, tenant))
+// that alone may start a disclosure: the ledger's, acting for an operator
+// whose disclose step passed the ledger's checks.
+const DisclosureJob = "legal-disclosure"
+
+// MaxDisclosureAccounts is how many accounts one disclosure may name (as
+// many as a legal request may name).
+const MaxDisclosureAccounts = 1000
 
 // Job kinds.
 const (
@@ -144,9 +168,9 @@ type Hit struct {
 type Export struct {
 	ID        string       `json:"id"`
 	Tenant    ids.TenantID `json:"-"`
-	Kind      string       `json:"kind" doc:"case, self, user or tenant."`
-	Subject   string       `json:"subject" doc:"The case, the person, or the tenant."`
-	Source    string       `json:"source,omitempty" doc:"For cases: review (the review set) or search:<id>."`
+	Kind      string       `json:"kind" doc:"case, self, user, tenant or disclosure."`
+	Subject   string       `json:"subject" doc:"The case, the person, the tenant, or the legal request (disclosures)."`
+	Source    string       `json:"source,omitempty" doc:"For cases: review (the review set) or search:<id>; for disclosures: the categories disclosed, comma-separated."`
 	Job       string       `json:"job"`
 	CreatedBy ids.UserID   `json:"created_by"`
 	Created   time.Time    `json:"created"`
@@ -175,6 +199,45 @@ type Selection struct {
 	Case   string     // the review set of a case
 	Author ids.UserID // messages written by
 	All    bool       // every message of the tenant
+}
+
+// Disclosure is what a legal disclosure package holds: the request it
+// answers, the categories and the accounts. It is kept sealed with the
+// export (the accounts are people named in a legal request) and written to
+// the package's export.json.
+type Disclosure struct {
+	Request    string       `json:"request"`
+	Categories []string     `json:"categories"`
+	Accounts   []ids.UserID `json:"accounts"`
+}
+
+// SignIn is a sign-in of a disclosed account (non-content): when, from
+// which address, with which kind of client, and whether it succeeded.
+type SignIn struct {
+	At      time.Time `json:"at"`
+	Address string    `json:"address"`
+	Client  string    `json:"client_kind"`
+	Result  string    `json:"result"`
+}
+
+// MeetingMeta is a meeting a disclosed account organised or was invited to,
+// as non-content: its id, the account's role and the times — never its
+// title, its chat or the other people in it.
+type MeetingMeta struct {
+	ID      string    `json:"id"`
+	Role    string    `json:"role" doc:"organizer, or the role the account was invited with."`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Created time.Time `json:"created"`
+	Ended   time.Time `json:"ended,omitzero"`
+}
+
+// MessageCount is how many messages an account wrote in a channel on a day
+// (UTC): the metadata of its messages, without them.
+type MessageCount struct {
+	Channel  string `json:"channel"`
+	Date     string `json:"date" doc:"YYYY-MM-DD, UTC."`
+	Messages int64  `json:"messages"`
 }
 
 // Version is an earlier body of a message, sealed.
@@ -285,6 +348,20 @@ type Policies interface {
 	Policy(ctx context.Context, tenant ids.TenantID) (moderation.Policy, bool, error)
 }
 
+// Disclosures reads the non-content metadata a legal disclosure holds about
+// one account of a tenant. It never returns content: no message, title or
+// name anyone wrote.
+type Disclosures interface {
+	// AccountSignIns returns the account's sign-ins, oldest first.
+	AccountSignIns(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]SignIn, error)
+	// AccountMeetings returns the meetings of the tenant the account
+	// organised or was invited to, by start.
+	AccountMeetings(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]MeetingMeta, error)
+	// MessageCounts returns how many messages the account wrote in the
+	// tenant per channel and UTC day, by day and channel.
+	MessageCounts(ctx context.Context, tenant ids.TenantID, account ids.UserID) ([]MessageCount, error)
+}
+
 // Signer signs manifests with the service's key.
 type Signer interface {
 	Sign(msg []byte) []byte
@@ -321,6 +398,9 @@ type Options struct {
 	// BatchSize is how many messages one step of a search or an export
 	// handles between checkpoints. Default 200.
 	BatchSize int
+	// Disclosures reads the metadata of legal disclosures; nil: none can
+	// be built.
+	Disclosures Disclosures
 }
 
 // Limits on input.

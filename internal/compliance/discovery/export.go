@@ -110,7 +110,7 @@ func (s *Service) ExportCase(ctx context.Context, p principal.Principal, caseID 
 	default:
 		return Export{}, errs.E(errs.Invalid, "Export the review set (source review) or a search's results (source search).")
 	}
-	return s.startExport(ctx, p, KindCase, c.ID, source)
+	return s.startExport(ctx, p, KindCase, c.ID, source, nil)
 }
 
 // ExportSelf starts an export of the actor's own data.
@@ -118,7 +118,7 @@ func (s *Service) ExportSelf(ctx context.Context, p principal.Principal) (Export
 	if !p.IsTenantUser() {
 		return Export{}, errs.E(errs.Forbidden, "Only people in an organisation can download their data.")
 	}
-	return s.startExport(ctx, p, KindSelf, string(p.User), "")
+	return s.startExport(ctx, p, KindSelf, string(p.User), "", nil)
 }
 
 // ExportUser starts an export of a person's data for a tenant admin.
@@ -130,7 +130,7 @@ func (s *Service) ExportUser(ctx context.Context, p principal.Principal, account
 	if !ids.Valid(string(account)) || err != nil || a.Tenant != p.Tenant || a.Realm != identity.TenantRealm {
 		return Export{}, errs.E(errs.NotFound, "There is no such person in your organisation.")
 	}
-	return s.startExport(ctx, p, KindUser, string(a.ID), "")
+	return s.startExport(ctx, p, KindUser, string(a.ID), "", nil)
 }
 
 // ExportTenant starts an export of the whole tenant.
@@ -138,7 +138,7 @@ func (s *Service) ExportTenant(ctx context.Context, p principal.Principal) (Expo
 	if err := admin(p); err != nil {
 		return Export{}, err
 	}
-	return s.startExport(ctx, p, KindTenant, string(p.Tenant), "")
+	return s.startExport(ctx, p, KindTenant, string(p.Tenant), "", nil)
 }
 
 func admin(p principal.Principal) error {
@@ -148,7 +148,9 @@ func admin(p principal.Principal) error {
 	return nil
 }
 
-func (s *Service) startExport(ctx context.Context, p principal.Principal, kind, subject, source string) (Export, error) {
+// startExport records an export and enqueues its job. A disclosure's scope
+// is kept sealed with it, in the same transaction.
+func (s *Service) startExport(ctx context.Context, p principal.Principal, kind, subject, source string, scope *Disclosure) (Export, error) {
 	// One export of the same thing at a time: a person's own data, a
 	// person's, the tenant's (each reads and seals everything once more).
 	if kind != KindCase {
@@ -175,7 +177,15 @@ func (s *Service) startExport(ctx context.Context, p principal.Principal, kind, 
 		if source != "" {
 			d["source"] = source
 		}
-		_, err := s.o.Audit.Append(ctx, tx, audit.Entry{Actor: p, Action: "export.create", Target: "export:" + e.ID, Details: d})
+		entry := audit.Entry{Actor: p, Action: "export.create", Target: "export:" + e.ID, Details: d}
+		if scope != nil {
+			if err := s.putScope(ctx, tx, e, *scope); err != nil {
+				return err
+			}
+			disclosureAudit(&entry, e)
+			d["accounts"] = strconv.Itoa(len(scope.Accounts))
+		}
+		_, err := s.o.Audit.Append(ctx, tx, entry)
 		return err
 	})
 	if err != nil {
@@ -209,6 +219,10 @@ func (s *Service) exportFor(ctx context.Context, p principal.Principal, id strin
 		if !p.IsTenantUser() || string(p.User) != e.Subject {
 			return Export{}, ErrNoExport
 		}
+	case KindDisclosure:
+		// Nobody of the tenant sees a legal disclosure: it may be under a
+		// non-disclosure order. Operators download it through the ledger.
+		return Export{}, ErrNoExport
 	default:
 		if admin(p) != nil {
 			return Export{}, ErrNoExport
@@ -301,6 +315,11 @@ func (s *Service) Download(ctx context.Context, p principal.Principal, id string
 		return err
 	}
 	set(e)
+	return s.stream(ctx, e, parts, w)
+}
+
+// stream writes a package's parts to w in order.
+func (s *Service) stream(ctx context.Context, e Export, parts []Part, w io.Writer) error {
 	for _, part := range parts {
 		rc, err := s.o.Blobs.Get(ctx, e.Tenant, partKey(e.ID, "part", part.N))
 		if err != nil {
@@ -327,6 +346,9 @@ type exportCursor struct {
 	Done     int64          `json:"done"`
 	Messages int64          `json:"messages"`
 	Files    int64          `json:"files"`
+	// Account is, for a disclosure, the index of the account whose
+	// messages are being read.
+	Account int `json:"account,omitempty"`
 }
 
 // builder builds one package.
@@ -337,6 +359,7 @@ type builder struct {
 	cur   exportCursor
 	total int64
 	step  int
+	scope *Disclosure // a disclosure's, nil for other kinds
 
 	// hashN and hashState are the package's running hash after the part
 	// this run wrote last, so that the next part need not read every
@@ -352,6 +375,13 @@ func (s *Service) runExport(ctx context.Context, run *jobs.Run) error {
 		return errs.E(errs.NotFound, "The export no longer exists.")
 	}
 	b := &builder{s: s, e: e, run: run, cur: exportCursor{Phase: "docs", Chunks: map[string]int{}}}
+	if e.Kind == KindDisclosure {
+		sc, err := s.scope(ctx, e)
+		if err != nil {
+			return err
+		}
+		b.scope = &sc
+	}
 	if j.Cursor != "" {
 		if err := json.Unmarshal([]byte(j.Cursor), &b.cur); err != nil {
 			return fmt.Errorf("export cursor: %w", err)
@@ -362,7 +392,7 @@ func (s *Service) runExport(ctx context.Context, run *jobs.Run) error {
 	}
 	b.total = j.Total
 	if b.total == 0 {
-		n, err := s.o.Store.CountSelected(ctx, b.selection())
+		n, err := b.count(ctx)
 		if err != nil {
 			return err
 		}
@@ -420,9 +450,40 @@ func (b *builder) checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// count returns how many messages the package holds.
+func (b *builder) count(ctx context.Context) (int64, error) {
+	if b.scope == nil {
+		return b.s.o.Store.CountSelected(ctx, b.selection())
+	}
+	if !b.withMessages() {
+		return 0, nil
+	}
+	var total int64
+	for _, a := range b.scope.Accounts {
+		n, err := b.s.o.Store.CountSelected(ctx, Selection{Tenant: b.e.Tenant, Author: a})
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// withMessages says whether the package holds messages: every kind does,
+// but a disclosure only when content was approved.
+func (b *builder) withMessages() bool {
+	return b.scope == nil || slices.Contains(b.scope.Categories, Content)
+}
+
 func (b *builder) selection() Selection {
 	sel := Selection{Tenant: b.e.Tenant}
 	switch b.e.Kind {
+	case KindDisclosure:
+		// One account at a time: the messages each named account wrote in
+		// this tenant, and nobody else's.
+		if b.scope != nil && b.cur.Account < len(b.scope.Accounts) {
+			sel.Author = b.scope.Accounts[b.cur.Account]
+		}
 	case KindCase:
 		if id, ok := strings.CutPrefix(b.e.Source, "search:"); ok {
 			sel.Search = id
@@ -572,6 +633,10 @@ type Info struct {
 	Source      string     `json:"source,omitempty"`
 	RequestedBy ids.UserID `json:"requested_by"`
 	Created     time.Time  `json:"created"`
+	// A disclosure's request, categories and accounts.
+	Request    string       `json:"request,omitempty"`
+	Categories []string     `json:"categories,omitempty"`
+	Accounts   []ids.UserID `json:"accounts,omitempty"`
 }
 
 // Profile is a person as exported (no secrets).
@@ -609,8 +674,12 @@ func (b *builder) docs(ctx context.Context) error {
 		files[name] = data
 		return err
 	}
-	if err := put("export.json", Info{Format: Format, ID: e.ID, Kind: e.Kind, Tenant: string(e.Tenant), TenantName: t.Name, Subject: e.Subject, Source: e.Source,
-		RequestedBy: e.CreatedBy, Created: e.Created}, false); err != nil {
+	info := Info{Format: Format, ID: e.ID, Kind: e.Kind, Tenant: string(e.Tenant), TenantName: t.Name, Subject: e.Subject, Source: e.Source,
+		RequestedBy: e.CreatedBy, Created: e.Created}
+	if b.scope != nil {
+		info.Request, info.Categories, info.Accounts = b.scope.Request, b.scope.Categories, b.scope.Accounts
+	}
+	if err := put("export.json", info, false); err != nil {
 		return err
 	}
 	switch e.Kind {
@@ -728,6 +797,10 @@ func (b *builder) docs(ctx context.Context) error {
 		if err := put("policies/tenant.json", t.Policy, false); err != nil {
 			return err
 		}
+	case KindDisclosure:
+		if err := b.disclosureDocs(ctx, files); err != nil {
+			return err
+		}
 	}
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -745,6 +818,9 @@ func (b *builder) docs(ctx context.Context) error {
 		return err
 	}
 	b.cur.Phase = "messages"
+	if !b.withMessages() {
+		b.cur.Phase = "final"
+	}
 	return nil
 }
 
@@ -757,6 +833,10 @@ func (b *builder) messages(ctx context.Context) error {
 		return err
 	}
 	if len(ms) == 0 {
+		if b.scope != nil && b.cur.Account+1 < len(b.scope.Accounts) {
+			b.cur.Account, b.cur.After = b.cur.Account+1, ""
+			return nil
+		}
 		b.cur.Phase, b.cur.After = "recordings", ""
 		if e.Kind != KindTenant {
 			b.cur.Phase = "final"
@@ -890,7 +970,7 @@ func (b *builder) final(ctx context.Context) error {
 	}
 	var files []stagedFile
 	for _, st := range staged {
-		if st.kind != "messages" && e.Kind != KindTenant {
+		if (st.kind != "messages" && e.Kind != KindTenant) || (st.kind == "messages" && !b.withMessages()) {
 			continue
 		}
 		ps, err := s.o.Store.Parts(ctx, e.ID, st.kind)
@@ -962,9 +1042,13 @@ func (b *builder) final(ctx context.Context) error {
 		if err := tx.FinishExport(ctx, e); err != nil {
 			return err
 		}
-		_, err := s.o.Audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "export.ready", Target: "export:" + e.ID,
+		entry := audit.Entry{Actor: actor, Action: "export.ready", Target: "export:" + e.ID,
 			Details: map[string]string{"kind": e.Kind, "subject": e.Subject, "requested_by": string(e.CreatedBy), "sha256": e.SHA256,
-				"bytes": strconv.FormatInt(size, 10), "parts": strconv.Itoa(e.Parts), "messages": strconv.FormatInt(e.Messages, 10), "files": strconv.FormatInt(e.Files, 10)}})
+				"bytes": strconv.FormatInt(size, 10), "parts": strconv.Itoa(e.Parts), "messages": strconv.FormatInt(e.Messages, 10), "files": strconv.FormatInt(e.Files, 10)}}
+		if e.Kind == KindDisclosure {
+			disclosureAudit(&entry, e)
+		}
+		_, err := s.o.Audit.Append(ctx, tx, entry)
 		return err
 	}); err != nil {
 		return err
