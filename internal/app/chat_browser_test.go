@@ -408,6 +408,10 @@ func TestChatBrowserGuestSeesOnlyTheirTeam(t *testing.T) {
 	if n := eval[int](u, `document.querySelectorAll(".chat-new-team").length`); n != 0 {
 		t.Error("a guest is offered to create a team")
 	}
+	nav := eval[[]string](u, `[...document.querySelectorAll("#site-nav a[data-nav]")].filter(a => !a.closest("[hidden]")).map(a => a.getAttribute("href"))`)
+	if strings.Join(nav, " ") != "/chat /meetings /trust" {
+		t.Errorf("the guest's navigation = %v, want no admin, compliance or operator console", nav)
+	}
 	if got := u.bodies(); len(got) != 1 || got[0] != "Welcome, everyone" {
 		t.Errorf("the guest reads %q", got)
 	}

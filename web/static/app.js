@@ -104,8 +104,18 @@ function showSession(s) {
   document.getElementById("account-initials").textContent = active ? initials(name) : "";
   document.getElementById("account-menu-name").textContent = s.display_name || "";
   document.getElementById("account-email").textContent = s.email || "";
-  const admin = document.querySelector('#site-nav a[href="/admin"]');
-  admin.closest("li").hidden = !isTenantAdmin();
+  // Signed in, each console shows in the navigation only to those who may
+  // use it; signed out, the compliance center and the operator console lead
+  // to the sign-in page.
+  const roles = Array.isArray(s.roles) ? s.roles : [];
+  const shows = {
+    "/admin": isTenantAdmin(),
+    "/compliance": !active || ["tenant_admin", "compliance_officer", "lockbox_approver"].some((r) => roles.includes(r)),
+    "/operator": !active || s.kind === "operator",
+  };
+  for (const [path, shown] of Object.entries(shows)) {
+    document.querySelector(`#site-nav a[href="${path}"]`).closest("li").hidden = !shown;
+  }
   setMessage(document.getElementById("session-status"), active ? { messageKey: "footer.signedIn" } : { messageKey: "footer.signedOut" });
 }
 

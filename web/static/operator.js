@@ -8,13 +8,15 @@
 // channel under a live grant, and ending the grant early. Every read is
 // checked on the server against the grant, recorded in the tenant's audit
 // log and appended to the tenant's access-transparency log; the page says
-// so.
+// so. Its second tab, /operator/legal, is the law-enforcement request
+// ledger (legal.js).
 
 import { h, icon, setMessage, time } from "./dom.js";
 import { api } from "./api.js";
 import { isActive, session, showLoadError } from "./session.js";
 import { relativeDay } from "./admin.js";
 import { alertRegion, badge, busy, button, field, isBusy, loading, option, pageHeader, panel, statusRegion } from "./ui.js";
+import { legalSection } from "./legal.js";
 import {
   JUSTIFICATIONS,
   JUSTIFICATION_LABELS,
@@ -68,6 +70,10 @@ const DELETION_STATES = [
   { state: "running", labelKey: "operator.deletion.running", tone: "danger" },
 ];
 
+/** The console's sections, as tabs. */
+const ACCESS = { path: "/operator", labelKey: "operator.tab.access", iconName: "key" };
+const LEGAL = { path: "/operator/legal", labelKey: "operator.tab.legal", iconName: "shield" };
+
 /** A resource as the API takes it: kind:id, or tenant_config. */
 const RESOURCE = /^(?:tenant_config|(?:channel|user_messages|recording):[A-Za-z0-9_-]{1,64})$/;
 
@@ -104,6 +110,22 @@ export function operatorPage() {
       ),
     );
   }
+  const path = location.pathname.replace(/\/+$/, "") || ACCESS.path;
+  const current = path === LEGAL.path || path.startsWith(LEGAL.path + "/") ? LEGAL : ACCESS;
+  const tabs = h(
+    "nav",
+    { class: "tabs", i18nAriaLabel: "operator.sections" },
+    h(
+      "ul",
+      {},
+      ...[ACCESS, LEGAL].map((s) =>
+        h("li", {}, h("a", { href: s.path, class: "tab", "aria-current": s === current ? "page" : false }, icon(s.iconName, "icon icon-small"), h("span", { i18n: s.labelKey }))),
+      ),
+    ),
+  );
+  if (current === LEGAL) {
+    return h("section", { class: "area operator" }, header, tabs, legalSection());
+  }
   const alert = alertRegion();
   const status = statusRegion();
   const tenants = tenantsArea(alert);
@@ -113,6 +135,7 @@ export function operatorPage() {
     "section",
     { class: "area operator" },
     header,
+    tabs,
     alert.el,
     status.el,
     h(
