@@ -303,6 +303,7 @@ var allowed = map[string][]string{
 	// transparency report computed from it is public.
 	"POST /api/v1/operator/legal-requests":            {"operator", "operator_grant"},
 	"GET /api/v1/operator/legal-requests":             {"operator", "operator_grant"},
+	"GET /api/v1/operator/legal-requests/{id}":        {"operator", "operator_grant"},
 	"POST /api/v1/operator/legal-requests/{id}/steps": {"operator", "operator_grant"},
 	"GET /api/v1/operator/legal-ledger/verification":  {"operator", "operator_grant"},
 	"PUT /api/v1/operator/tenants/{id}/contract":      {"operator", "operator_grant"},

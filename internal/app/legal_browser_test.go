@@ -12,13 +12,16 @@ import (
 
 	"github.com/kaigi/kaigi/internal/browsertest"
 	"github.com/kaigi/kaigi/internal/httpapi"
+	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/provider"
 )
 
 // The law-enforcement request ledger in the operator console, in Chromium:
 // the operator enters a subpoena naming two accounts of the customer
 // through the intake form (a date in the future is refused with the API's
-// words), records a redirect, a review that narrows it to non-content, is
+// words), sees the open request's sealed details read back (the agency,
+// contact, accounts named and summary; one audited read, not another after
+// each step) and nowhere else on the page, records a redirect, a review that narrows it to non-content, is
 // refused a disclosure wider than that (a tampered page) and one of an
 // account the request does not name, discloses one named account, downloads
 // the signed package from the page (its size and SHA-256 as the API serves
@@ -105,8 +108,41 @@ func TestLegalBrowserOperatorWorksARequestThroughTheLedger(t *testing.T) {
 			t.Errorf("the row lacks %q: %q", want, got)
 		}
 	}
-	if strings.Contains(oper.text("#legal-section"), "prosecutor@example.jp") || strings.Contains(oper.text("#legal-section"), "Max@Acme") {
-		t.Error("the page shows sealed details after intake")
+	// The open request shows its sealed details, read once from the API
+	// (and audited in the operator's log); the list and the emptied intake
+	// form show none of them.
+	oper.waitUntil("the request's details", `document.querySelector('#legal-details-body[data-loaded]')`)
+	if got := eval[string](oper, `document.querySelector("#legal-details-body").dataset.loaded`); got != "true" {
+		t.Fatalf("the details did not load: %q", oper.text("#legal-details"))
+	}
+	if got := oper.text("#legal-details-agency"); got != "Tokyo District Public Prosecutors Office" {
+		t.Errorf("the agency shown is %q", got)
+	}
+	if got := eval[[]string](oper, `[...document.querySelectorAll("#legal-details-accounts li")].map(li => li.textContent)`); strings.Join(got, ",") != "Max@Acme.example,"+string(w.guestID) {
+		t.Errorf("the accounts named shown are %v", got)
+	}
+	for _, want := range []string{"prosecutor@example.jp", "Records of two accounts in a fraud investigation."} {
+		if !strings.Contains(oper.text("#legal-details"), want) {
+			t.Errorf("the details lack %q: %q", want, oper.text("#legal-details"))
+		}
+	}
+	for _, sel := range []string{"#legal-requests", "#legal-intake"} {
+		if got := oper.text(sel); strings.Contains(got, "prosecutor@example.jp") || strings.Contains(got, "Max@Acme") || strings.Contains(got, "Tokyo District") {
+			t.Errorf("%s shows sealed details: %q", sel, got)
+		}
+	}
+	reads := func() int {
+		t.Helper()
+		n := 0
+		for _, rec := range auditActions(t, w.s, ids.ServiceTenant) {
+			if rec.Action == "legal.request.read" && rec.Target == "legal-request:"+lr.ID {
+				n++
+			}
+		}
+		return n
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("the operator's log holds %d reads of the request, want 1", n)
 	}
 	oper.shot("legal-received")
 
@@ -126,6 +162,15 @@ func TestLegalBrowserOperatorWorksARequestThroughTheLedger(t *testing.T) {
 	}
 	if eval[bool](oper, `!!document.querySelector("#legal-redirect")`) {
 		t.Error("a redirected request still offers a redirect")
+	}
+	// The panel drawn again after the step shows the same read: no second
+	// read is recorded.
+	oper.waitUntil("the details after the step", `document.querySelector('#legal-details-body[data-loaded="true"]')`)
+	if got := oper.text("#legal-details-agency"); got != "Tokyo District Public Prosecutors Office" {
+		t.Errorf("after the redirect the agency shown is %q", got)
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("after the redirect the operator's log holds %d reads of the request, want 1", n)
 	}
 
 	// Review: narrow to non-content.

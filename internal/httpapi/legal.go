@@ -42,6 +42,11 @@ func RegisterLegal(s *Server, l *provider.Ledger, d *discovery.Service) {
 			}
 			return l.Requests(r.Context(), p, from, to)
 		}))
+	route("GET", "/api/v1/operator/legal-requests/{id}", "One request of the ledger with its sealed details opened (agency, contact, accounts named, summary); the read is audited in the operator's log.",
+		principal.OperatorOnly, nil, provider.LegalRequestView{},
+		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) (provider.LegalRequestView, error) {
+			return l.RequestWithDetails(r.Context(), p, r.PathValue("id"))
+		}))
 	route("POST", "/api/v1/operator/legal-requests/{id}/steps", "Record a step: redirect, review (reject, narrow, proceed), disclose (never wider than approved; naming the customer's accounts builds the disclosure package), gag (a non-disclosure order with its end date), notify, close.",
 		principal.OperatorOnly, provider.Step{}, provider.LegalRequest{},
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, b provider.Step) (provider.LegalRequest, error) {

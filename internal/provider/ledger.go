@@ -673,6 +673,36 @@ func (l *Ledger) Request(ctx context.Context, p principal.Principal, id string) 
 	return r, nil
 }
 
+// LegalRequestView is one request of the ledger with its opened details,
+// as an operator reads it.
+type LegalRequestView struct {
+	LegalRequest
+	Details Details `json:"details" doc:"The sealed details, opened for this read (audited as legal.request.read in the operator's log)."`
+}
+
+// RequestWithDetails returns one request with its sealed details opened,
+// for operators. Opening them is a read of sealed provider records, so it
+// is audited in the operator's own log (the request's id only, never the
+// details) before the details are returned: no read goes unrecorded.
+func (l *Ledger) RequestWithDetails(ctx context.Context, p principal.Principal, id string) (LegalRequestView, error) {
+	r, err := l.Request(ctx, p, id)
+	if err != nil {
+		return LegalRequestView{}, err
+	}
+	d, err := l.details(ctx, r)
+	if err != nil {
+		return LegalRequestView{}, err
+	}
+	err = l.store.UpdateLedger(ctx, func(tx LedgerTx) error {
+		_, err := l.audit.Append(ctx, tx, audit.Entry{Actor: p, Tenant: ids.ServiceTenant, Action: "legal.request.read", Target: "legal-request:" + r.ID})
+		return err
+	})
+	if err != nil {
+		return LegalRequestView{}, err
+	}
+	return LegalRequestView{LegalRequest: r, Details: d}, nil
+}
+
 // VerifyChain recomputes the ledger's hash chain and reports the first
 // broken link.
 func (l *Ledger) VerifyChain(ctx context.Context) (int64, error) {

@@ -5,10 +5,12 @@
 // signed package, and a check of the ledger's hash chain.
 //
 // The API lists requests by their metadata only: what identifies people
-// (the agency, its contact, the accounts the request names) is sealed at
-// rest and no route reads it back, so the page never shows it after intake.
-// A disclosure names account ids, typed by the operator from the request
-// document; the server checks each one against the sealed list.
+// (the agency, its contact, the accounts the request names, the summary) is
+// sealed at rest. The page reads it only for the request whose steps are
+// open, once when it is opened, because each read is audited in the
+// operator's log (legal.request.read); it shows it read-only. A disclosure
+// names account ids, typed by the operator from the named accounts shown;
+// the server checks each one against the sealed list.
 
 import { h, icon, setMessage, time } from "./dom.js";
 import { ApiError, api } from "./api.js";
@@ -213,6 +215,24 @@ export function legalSection() {
     .catch((err) => showLoadError(err, alert));
 
   const steps = h("div", { id: "legal-steps-wrap" });
+
+  // The sealed details of the open request, as one read: opening a request
+  // (focus) reads them again; the refresh after a step, which cannot change
+  // them, shows the same read instead of recording another in the log.
+  let opened = { id: "", read: null };
+  function readDetails(id, again) {
+    if (again || opened.id !== id || !opened.read) {
+      const read = api.get(`/api/v1/operator/legal-requests/${encodeURIComponent(id)}`);
+      opened = { id, read };
+      // A failed read is not kept: the next refresh tries again.
+      read.catch(() => {
+        if (opened.read === read) {
+          opened = { id: "", read: null };
+        }
+      });
+    }
+    return opened.read;
+  }
   const list = requestsList(alert, tenants, (r) => openSteps(r, true));
   const intake = intakeForm(alert, status, tenants, async (r) => {
     list.period.value = periodOf(new Date(r.received));
@@ -225,6 +245,7 @@ export function legalSection() {
     steps.dataset.request = r.id;
     steps.replaceChildren(
       stepsPanel(r, tenants, status, {
+        details: readDetails(r.id, focus),
         onStep: async (next) => {
           await list.load();
           openSteps(next, false);
@@ -483,7 +504,7 @@ function intakeForm(alert, status, tenants, onEntered) {
 
 // ---- the steps of one request
 
-function stepsPanel(r, tenants, status, { onStep, refresh }) {
+function stepsPanel(r, tenants, status, { details, onStep, refresh }) {
   const allowed = nextSteps(r);
   const note = field({ id: "legal-note", labelKey: "legal.steps.note", hintKey: "legal.steps.noteHint", optional: true, tag: "textarea", attrs: { name: "note", rows: "2", maxlength: "5000" } });
 
@@ -676,7 +697,48 @@ function stepsPanel(r, tenants, status, { onStep, refresh }) {
   });
   return panel(
     { titleKey: "legal.steps.title", leadKey: "legal.steps.lead", id: "legal-steps-panel", actions: [close] },
-    h("div", { id: "legal-steps", "data-id": r.id, "data-status": r.status }, facts, ...(r.disclosure ? [downloadArea(r)] : []), ...(forms.length ? [note.el, h("div", { class: "legal-steps-forms" }, ...forms)] : [h("p", { class: "muted", id: "legal-no-steps", i18n: "legal.steps.none" })])),
+    h("div", { id: "legal-steps", "data-id": r.id, "data-status": r.status }, facts, detailsArea(details), ...(r.disclosure ? [downloadArea(r)] : []), ...(forms.length ? [note.el, h("div", { class: "legal-steps-forms" }, ...forms)] : [h("p", { class: "muted", id: "legal-no-steps", i18n: "legal.steps.none" })])),
+  );
+}
+
+/**
+ * detailsArea shows a request's sealed details (the agency, its contact,
+ * the accounts named, the summary) once read resolves, read-only; the read
+ * is in the operator's audit log. Every value is text, never markup.
+ */
+function detailsArea(read) {
+  const body = h("div", { id: "legal-details-body", "aria-busy": "true" }, loading());
+  const orDash = (value) => (value ? h("span", {}, value) : h("span", { class: "muted" }, "—"));
+  read
+    .then((v) => {
+      const d = (v && v.details) || {};
+      const accounts = h("ul", { id: "legal-details-accounts", class: "mono" }, ...(d.accounts || []).map((a) => h("li", {}, a)));
+      body.replaceChildren(
+        h(
+          "dl",
+          { class: "facts" },
+          fact({ labelKey: "legal.intake.agency" }, h("span", { id: "legal-details-agency" }, d.agency || "")),
+          fact({ labelKey: "legal.intake.contact" }, orDash(d.contact)),
+          fact({ labelKey: "legal.intake.accounts" }, accounts),
+          fact({ labelKey: "legal.intake.summary" }, d.summary ? h("p", { class: "quote", id: "legal-details-summary" }, d.summary) : orDash("")),
+        ),
+      );
+      body.dataset.loaded = "true";
+    })
+    .catch((err) => {
+      const p = h("p", { class: "field-error", role: "alert" });
+      setMessage(p, describeError(err));
+      body.replaceChildren(p);
+      body.dataset.loaded = "error";
+    })
+    .finally(() => body.removeAttribute("aria-busy"));
+  // Laid out as the steps' own blocks are.
+  return h(
+    "section",
+    { class: "legal-step legal-details", id: "legal-details", "aria-labelledby": "legal-details-title" },
+    h("h3", { id: "legal-details-title", i18n: "legal.details.title" }),
+    h("p", { class: "muted", i18n: "legal.details.lead" }),
+    body,
   );
 }
 
