@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -330,49 +329,8 @@ func downloadDisclosure(t *testing.T, op *client, request string) (string, []byt
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if r.status != 200 || r.header.Get("Content-Type") != "application/x-tar" {
-		t.Fatalf("download: %d %.300s", r.status, r.body)
-	}
+	out := verifyPackageResponse(t, op, r, "export.json")
 	sum := sha256.Sum256(r.body)
-	if got := r.header.Get("X-Kaigi-SHA256"); got != hex.EncodeToString(sum[:]) {
-		t.Fatalf("the package's SHA-256 header %s is not its hash %x", got, sum)
-	}
-	dir := t.TempDir()
-	pkg := filepath.Join(dir, "package.tar")
-	if err := os.WriteFile(pkg, r.body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "x")
-	os.Mkdir(out, 0o700)
-	run := func(name string, args ...string) string {
-		t.Helper()
-		cmd := exec.CommandContext(t.Context(), name, args...)
-		cmd.Dir = out
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, b)
-		}
-		return string(b)
-	}
-	run("tar", "-xf", pkg)
-	if check := run("sha256sum", "-c", "--strict", discovery.ManifestName); strings.Contains(check, "FAILED") || !strings.Contains(check, "export.json: OK") {
-		t.Fatalf("sha256sum -c:\n%s", check)
-	}
-	man, _ := os.ReadFile(filepath.Join(out, discovery.ManifestName))
-	for _, f := range packageFiles(t, out) {
-		if f != discovery.ManifestName && f != discovery.SignatureName && !strings.Contains(string(man), "  "+f+"\n") {
-			t.Errorf("%s is not in the manifest", f)
-		}
-	}
-	var info httpapi.ServiceInfo
-	if status, body := get(t, op.base+"/api/v1/service"); status != 200 || json.Unmarshal(body, &info) != nil {
-		t.Fatalf("service info: %d", status)
-	}
-	keyFile := filepath.Join(dir, "server-key.pem")
-	os.WriteFile(keyFile, []byte(info.PublicKeyPEM), 0o600)
-	if v := run("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", keyFile, "-rawin", "-in", discovery.ManifestName, "-sigfile", discovery.SignatureName); !strings.Contains(v, "Signature Verified Successfully") {
-		t.Fatalf("openssl: %s", v)
-	}
 	return out, r.body, hex.EncodeToString(sum[:])
 }
 

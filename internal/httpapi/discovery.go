@@ -136,22 +136,8 @@ func RegisterDiscovery(s *Server, d *discovery.Service) {
 		Doc: Doc{Summary: "Download a finished export package (a tar archive; see docs/export-format.md); the download is audited with the package's SHA-256.",
 			Tag: "ediscovery", ContentType: "application/x-tar"},
 		Handler: func(w http.ResponseWriter, r *http.Request, p principal.Principal) error {
-			started := false
-			err := d.Download(r.Context(), p, id(r), func(e discovery.Export) {
-				h := w.Header()
-				h.Set("Content-Type", "application/x-tar")
-				h.Set("Content-Disposition", `attachment; filename="kaigi-`+e.Kind+`-export-`+e.ID+`.tar"`)
-				h.Set("Content-Length", strconv.FormatInt(e.Bytes, 10))
-				h.Set("Cache-Control", "private, no-store")
-				h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-				h.Set("X-Kaigi-SHA256", e.SHA256)
-				w.WriteHeader(http.StatusOK)
-				started = true
-			}, w)
-			if err != nil && started {
-				panic(http.ErrAbortHandler) // the client sees a short download
-			}
-			return err
+			return streamPackage(w, func(e discovery.Export) string { return "kaigi-" + e.Kind + "-export-" + e.ID + ".tar" },
+				func(set func(discovery.Export)) error { return d.Download(r.Context(), p, id(r), set, w) })
 		}})
 
 	route("POST", "/api/v1/me/exports", "Download your own data: start an export of your profile, the messages you wrote, your files and the meetings you organised.",
@@ -179,4 +165,28 @@ func RegisterDiscovery(s *Server, d *discovery.Service) {
 		JSON(http.StatusOK, func(r *http.Request, p principal.Principal, _ None) ([]discovery.Export, error) {
 			return d.AdminExports(r.Context(), p)
 		}))
+}
+
+// streamPackage answers with a finished export package as a download: the
+// headers (its name, size and SHA-256; never shown inline) are set when
+// download calls set, just before the bytes; a failure after that aborts
+// the response, so the client sees a short download rather than a
+// package with an error in it.
+func streamPackage(w http.ResponseWriter, filename func(discovery.Export) string, download func(set func(discovery.Export)) error) error {
+	started := false
+	err := download(func(e discovery.Export) {
+		h := w.Header()
+		h.Set("Content-Type", "application/x-tar")
+		h.Set("Content-Disposition", `attachment; filename="`+filename(e)+`"`)
+		h.Set("Content-Length", strconv.FormatInt(e.Bytes, 10))
+		h.Set("Cache-Control", "private, no-store")
+		h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+		h.Set("X-Kaigi-SHA256", e.SHA256)
+		w.WriteHeader(http.StatusOK)
+		started = true
+	})
+	if err != nil && started {
+		panic(http.ErrAbortHandler)
+	}
+	return err
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/kaigi/kaigi/internal/compliance/discovery"
 	"github.com/kaigi/kaigi/internal/errs"
@@ -68,22 +67,10 @@ func RegisterLegal(s *Server, l *provider.Ledger, d *discovery.Service) {
 			if lr.Disclosure == "" {
 				return errs.E(errs.NotFound, "No package was built for this request: nothing was disclosed yet, nothing was found, or the disclosure named no accounts.")
 			}
-			started := false
-			err = d.DownloadDisclosure(r.Context(), p, lr.ID, lr.Tenant, lr.Disclosure, func(e discovery.Export) {
-				h := w.Header()
-				h.Set("Content-Type", "application/x-tar")
-				h.Set("Content-Disposition", `attachment; filename="kaigi-disclosure-`+lr.ID+`.tar"`)
-				h.Set("Content-Length", strconv.FormatInt(e.Bytes, 10))
-				h.Set("Cache-Control", "private, no-store")
-				h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-				h.Set("X-Kaigi-SHA256", e.SHA256)
-				w.WriteHeader(http.StatusOK)
-				started = true
-			}, w)
-			if err != nil && started {
-				panic(http.ErrAbortHandler) // the client sees a short download
-			}
-			return err
+			return streamPackage(w, func(discovery.Export) string { return "kaigi-disclosure-" + lr.ID + ".tar" },
+				func(set func(discovery.Export)) error {
+					return d.DownloadDisclosure(r.Context(), p, lr.ID, lr.Tenant, lr.Disclosure, set, w)
+				})
 		}})
 	route("GET", "/api/v1/operator/legal-ledger/verification", "Recompute the ledger's hash chain.",
 		principal.OperatorOnly, nil, LedgerCheck{},
