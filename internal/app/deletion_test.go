@@ -646,3 +646,88 @@ func deletionResumes(t *testing.T, dbURL string) {
 		}
 	}
 }
+
+// staleContracts answers Contracts with a list taken earlier, as a sweep on
+// another node may still hold it.
+type staleContracts struct {
+	provider.ContractStore
+	list []provider.Contract
+}
+
+func (s staleContracts) Contracts(context.Context) ([]provider.Contract, error) { return s.list, nil }
+
+// staleDeletions answers Deletions with a list taken earlier.
+type staleDeletions struct {
+	provider.DeletionStore
+	list []provider.Deletion
+}
+
+func (s staleDeletions) Deletions(context.Context) ([]provider.Deletion, error) { return s.list, nil }
+
+// TestADeletionDoesNotStartOnAStaleList: a sweep works from lists it read
+// a moment earlier. When, in that moment, the operator reactivated the
+// tenant or an admin cancelled the early deletion, the deletion's start
+// checks again in its own transaction and nothing is deleted.
+func TestADeletionDoesNotStartOnAStaleList(t *testing.T) {
+	w := startDeletionWorld(t, "", false)
+	s, tenant, ctx := w.s, w.tenant.ID, t.Context()
+	opP := principal.Principal{Kind: principal.Operator, User: "o1"}
+	sweeper := func(cs provider.ContractStore, ds provider.DeletionStore) *provider.Deletions {
+		contracts := provider.NewContracts(cs, ds, s.Audit, s.Clock)
+		return provider.NewDeletions(provider.DeletionOptions{Store: ds, Contracts: contracts, Keys: s.Keys, Blobs: s.Blobs, Signer: s.Signing,
+			Audit: s.Audit, Clock: s.Clock, JobStore: store.Jobs(s.DB), BaseURL: s.URL})
+	}
+
+	// Day 179 comes; the sweep has read the contracts; the operator
+	// reactivates the tenant; the sweep goes on.
+	end := s.Clock.Now().Add(time.Hour)
+	if _, err := s.Contracts.SetEnd(ctx, opP, tenant, end); err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Set(end.Add(provider.DeleteAfter + time.Minute))
+	due, err := store.Contracts(s.DB).Contracts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Contracts.SetEnd(ctx, opP, tenant, s.Clock.Now().Add(30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sweeper(staleContracts{store.Contracts(s.DB), due}, store.Deletions(s.DB)).Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("a reactivated tenant's deletion started on a stale list: %d (%v)", n, err)
+	}
+	if d, found, _ := s.Deletions.Of(ctx, tenant); found {
+		t.Fatalf("a reactivated tenant has a deletion: %+v", d)
+	}
+
+	// The contract ends; an early deletion is confirmed and due; the
+	// sweep has read it; an admin cancels; the sweep goes on.
+	if _, err := s.Contracts.SetEnd(ctx, opP, tenant, s.Clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Advance(2 * time.Hour)
+	w.admin = reSignIn(t, w.world)
+	if r := w.admin.do("POST", "/api/v1/admin/deletion", nil); r.status != 202 {
+		t.Fatalf("ask: %d %s", r.status, r.body)
+	}
+	if r := w.admin.do("POST", "/api/v1/admin/deletion/confirm", map[string]string{"code": w.deletionCode(t, "admin@acme.example", 1)}); r.status != 200 {
+		t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+	s.Clock.Advance(provider.AcceleratedDelay + time.Minute)
+	scheduled, err := store.Deletions(s.DB).Deletions(ctx)
+	if err != nil || len(scheduled) != 1 || scheduled[0].State != provider.DeletionScheduled {
+		t.Fatalf("scheduled: %+v %v", scheduled, err)
+	}
+	w.admin = reSignIn(t, w.world)
+	if r := w.admin.do("DELETE", "/api/v1/admin/deletion", nil); r.status != 204 {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	if n, err := sweeper(store.Contracts(s.DB), staleDeletions{store.Deletions(s.DB), scheduled}).Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("a cancelled early deletion started on a stale list: %d (%v)", n, err)
+	}
+	if d, found, _ := s.Deletions.Of(ctx, tenant); found {
+		t.Fatalf("a cancelled deletion is there: %+v", d)
+	}
+	if r := w.admin.do("GET", "/api/v1/admin/contract", nil); r.status != 200 {
+		t.Fatalf("the admin after the cancelled deletion: %d %s", r.status, r.body)
+	}
+}

@@ -209,13 +209,16 @@ func (cs *Contracts) SetEnd(ctx context.Context, p principal.Principal, tenant i
 	}
 	c := Contract{Tenant: tenant, End: end.UTC(), Updated: now}
 	err = cs.store.UpdateContracts(ctx, func(tx ContractTx) error {
+		// The contract first, then the deletion: a deletion's start locks
+		// the contract's row before it writes, so either it started (and
+		// this refuses) or it will find the new end and not start.
+		if err := tx.PutContract(ctx, c); err != nil {
+			return err
+		}
 		// The new end is today or later: the tenant is active again, and
 		// a deletion that has not started is off.
 		cancelled, err := cancelForReactivation(ctx, tx, tenant)
 		if err != nil {
-			return err
-		}
-		if err := tx.PutContract(ctx, c); err != nil {
 			return err
 		}
 		details := map[string]string{"from": cur.State, "to": c.StateAt(now)}

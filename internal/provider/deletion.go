@@ -342,12 +342,15 @@ func (ds *Deletions) Sweep(ctx context.Context) (started int, err error) {
 			continue
 		}
 		if d.State == DeletionScheduled && !now.Before(d.ExecuteAt) {
-			if err := ds.start(ctx, d); err != nil {
+			ok, err := ds.start(ctx, d)
+			if err != nil {
 				errList = append(errList, fmt.Errorf("tenant %s: %w", d.Tenant, err))
 				continue
 			}
-			started++
-			d.State = DeletionRunning
+			if ok {
+				started++
+				d.State = DeletionRunning
+			}
 		}
 		if d.State == DeletionRunning {
 			if err := ds.ensureJob(ctx, d.Tenant); err != nil {
@@ -359,23 +362,25 @@ func (ds *Deletions) Sweep(ctx context.Context) (started int, err error) {
 }
 
 // start moves a due deletion to running, recording the keys it will
-// destroy, in one transaction with its audit records.
-func (ds *Deletions) start(ctx context.Context, d Deletion) error {
+// destroy, in one transaction with its audit records. It checks again, in
+// that transaction, that the deletion is still due: the sweep's lists may
+// be stale by then — an admin cancelled the early deletion, or the
+// operator reactivated the tenant — and then nothing starts (started is
+// false).
+func (ds *Deletions) start(ctx context.Context, d Deletion) (started bool, err error) {
 	keys, err := ds.o.Store.TenantKeys(ctx, d.Tenant)
 	if err != nil {
-		return err
-	}
-	c, found, err := ds.o.Contracts.store.Contract(ctx, d.Tenant)
-	if err != nil {
-		return err
-	}
-	if found {
-		d.ContractEnd = c.End // the contract's row goes with the rest
+		return false, err
 	}
 	now := ds.o.Clock.Now()
-	d.State, d.Started, d.Keys = DeletionRunning, now, keys
 	job := principal.Job("tenant-deletion", ids.ServiceTenant)
 	err = ds.o.Store.UpdateDeletions(ctx, func(tx DeletionTx) error {
+		// The contract first: a reactivation writes it before it looks at
+		// the deletion, so one of the two waits for the other.
+		end, hasContract, err := tx.ContractEnd(ctx, d.Tenant)
+		if err != nil {
+			return err
+		}
 		cur, found, err := tx.TenantDeletion(ctx, d.Tenant)
 		if err != nil {
 			return err
@@ -383,9 +388,21 @@ func (ds *Deletions) start(ctx context.Context, d Deletion) error {
 		if found && (cur.State == DeletionRunning || cur.State == DeletionDone) {
 			return nil // another node was first
 		}
-		if found {
-			d.RequestedBy, d.Requested = cur.RequestedBy, cur.Requested
+		contractDue := hasContract && !end.IsZero() && !now.Before(end.Add(DeleteAfter))
+		customerDue := found && cur.State == DeletionScheduled && !now.Before(cur.ExecuteAt) && hasContract && !end.IsZero() && !now.Before(end)
+		switch {
+		case contractDue:
+			d.Reason = ReasonContractEnd
+		case customerDue:
+			d.Reason = ReasonCustomerRequest
+		default:
+			return nil // no longer due
 		}
+		if found {
+			d.RequestedBy, d.Requested, d.ExecuteAt = cur.RequestedBy, cur.Requested, cur.ExecuteAt
+		}
+		d.State, d.Started, d.Keys, d.ContractEnd = DeletionRunning, now, keys, end
+		d.CodeHash, d.CodeExpires, d.Attempts = nil, time.Time{}, 0
 		if err := tx.PutDeletion(ctx, d); err != nil {
 			return err
 		}
@@ -393,14 +410,15 @@ func (ds *Deletions) start(ctx context.Context, d Deletion) error {
 		if err := ds.audit(ctx, tx, job, d.Tenant, d.Tenant, "tenant.deletion.start", details); err != nil {
 			return err
 		}
+		started = true
 		return ds.audit(ctx, tx, job, ids.ServiceTenant, d.Tenant, "tenant.deletion.start", details)
 	})
-	if err != nil {
-		return err
+	if err != nil || !started {
+		return false, err
 	}
 	ds.o.Contracts.forget(d.Tenant)
 	ds.o.Log.InfoContext(ctx, "tenant deletion started", "tenant", string(d.Tenant), "reason", d.Reason)
-	return nil
+	return true, nil
 }
 
 // ensureJob enqueues the deletion's job unless one is queued or running.

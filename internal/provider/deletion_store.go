@@ -63,6 +63,10 @@ type DeletionTx interface {
 	PutDeletion(ctx context.Context, d Deletion) error
 	// RemoveDeletion forgets a deletion that has not started (cancelled).
 	RemoveDeletion(ctx context.Context, tenant ids.TenantID) error
+	// ContractEnd reads the tenant's contract end inside the transaction,
+	// locking its row (PostgreSQL) so that a deletion's start and a
+	// reactivation take turns; found is false without a contract.
+	ContractEnd(ctx context.Context, tenant ids.TenantID) (end time.Time, found bool, err error)
 }
 
 // DeletionStore keeps deletions and purges tenants.

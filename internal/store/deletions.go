@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
@@ -74,6 +75,26 @@ func (tx *Tx) RemoveDeletion(ctx context.Context, tenant ids.TenantID) error {
 		return err
 	}
 	return errs.E(errs.Conflict, "The tenant's deletion has started; it can no longer be cancelled.")
+}
+
+// ContractEnd reads the tenant's contract end in the transaction; on
+// PostgreSQL it locks the row until the transaction ends, so that a
+// deletion's start and an operator's reactivation (which writes that row
+// first) take turns. SQLite's transactions take turns anyway.
+func (tx *Tx) ContractEnd(ctx context.Context, tenant ids.TenantID) (time.Time, bool, error) {
+	q := `SELECT end_at FROM tenant_contracts WHERE tenant_id = ?`
+	if tx.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var end sql.NullInt64
+	err := tx.QueryRow(ctx, q, string(tenant)).Scan(&end)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil || !end.Valid {
+		return time.Time{}, err == nil, err
+	}
+	return fromNS(end.Int64), true, nil
 }
 
 // nullBytes stores nil as NULL.
