@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -319,4 +320,34 @@ func TestSetupTokens(t *testing.T) {
 			t.Fatalf("the token itself must not be stored: %d %v", n, err)
 		}
 	})
+}
+
+// TestEverySQLiteConnectionIsSetUp: each pooled connection (not only the
+// first) keeps temporary tables in memory, so no statement spills database
+// rows into a temporary file, reads the file through mmap, and has the
+// durability and deletion settings.
+func TestEverySQLiteConnectionIsSetUp(t *testing.T) {
+	db := storetest.OpenSQLiteIn(t, t.TempDir())
+	ctx := context.Background()
+	// Hold several connections at once so that the pool opens new ones.
+	var txs []*sql.Conn
+	for range 3 {
+		c, err := store.SQLDB(db).Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, c)
+	}
+	for i, c := range txs {
+		for pragma, want := range map[string]int64{"temp_store": 2, "mmap_size": 256 << 20, "synchronous": 2, "secure_delete": 1, "foreign_keys": 1} {
+			var got int64
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: PRAGMA %s = %d, want %d", i, pragma, got, want)
+			}
+		}
+		c.Close()
+	}
 }
