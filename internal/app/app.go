@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"strings"
@@ -172,9 +173,6 @@ func realtimeOptions(cfg config.Config, tune realtime.Options) realtime.Options 
 	}
 	if o.FlushWindow == 0 {
 		o.FlushWindow = time.Duration(cfg.RealtimeFlushWindow)
-		if o.FlushWindow == 0 {
-			o.FlushWindow = -1 // configured as 0s: write at once
-		}
 	}
 	if o.MaxFlushWindow == 0 {
 		o.MaxFlushWindow = time.Duration(cfg.RealtimeMaxFlushWindow)
@@ -469,6 +467,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		a.Jobs.Run(jobs) // an interrupted job goes back to the queue and resumes from its last checkpoint
 	}()
+	if a.Config.DebugAddr != "" {
+		dbg, err := a.serveDebug(jobs)
+		if err != nil {
+			stopJobs()
+			wg.Wait()
+			return err
+		}
+		defer dbg.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
@@ -492,6 +499,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// serveDebug serves Go's profiler on the loopback debug_addr (validated by
+// config), outside the API's router: it answers no API route and carries no
+// content, only stacks, timings and counters of this process.
+func (a *App) serveDebug(ctx context.Context) (*http.Server, error) {
+	ln, err := net.Listen("tcp", a.Config.DebugAddr)
+	if err != nil {
+		return nil, &StartError{"listen", fmt.Errorf("cannot listen on debug_addr %s: %v", a.Config.DebugAddr, err)}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go srv.Serve(ln)
+	a.Log.Info("profiler listening", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return srv, nil
 }
 
 // checkpointLoop signs every audit chain's head periodically, and once more

@@ -43,6 +43,7 @@ type Config struct {
 	TrustedProxies    string   `json:"trusted_proxies" env:"KAIGI_TRUSTED_PROXIES" flag:"trusted-proxies" default:"" doc:"Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed."`
 	AuditCheckpoint   Duration `json:"audit_checkpoint_interval" env:"KAIGI_AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" default:"1m" doc:"How often the audit chains' heads are signed."`
 	RetentionInterval Duration `json:"retention_interval" env:"KAIGI_RETENTION_INTERVAL" flag:"retention-interval" default:"24h" doc:"How often each organisation's retention deletion job runs (admins can also start it at any time)."`
+	DebugAddr         string   `json:"debug_addr" env:"KAIGI_DEBUG_ADDR" flag:"debug-addr" default:"" doc:"Loopback address (such as 127.0.0.1:6060) serving Go's profiler at /debug/pprof/ for the operator measuring the node; empty serves none. Only loopback addresses are accepted."`
 	SecurityContact   string   `json:"security_contact" env:"KAIGI_SECURITY_CONTACT" flag:"security-contact" default:"" doc:"Contact of /.well-known/security.txt (RFC 9116): a mailto: or https: URI; empty: mailto:security@ and the host of public_url."`
 
 	// Email (package mail): lockbox requests to approvers, and the like.
@@ -56,8 +57,8 @@ type Config struct {
 	RealtimeSendQueue          int64    `json:"realtime_send_queue" env:"KAIGI_REALTIME_SEND_QUEUE" flag:"realtime-send-queue" default:"512" doc:"Live frames that may wait for one WebSocket before it is closed as too slow (a hard bound on its memory, with 1 MiB of bytes)."`
 	RealtimeMaxConnsPerAccount int64    `json:"realtime_max_conns_per_account" env:"KAIGI_REALTIME_MAX_CONNS_PER_ACCOUNT" flag:"realtime-max-conns-per-account" default:"20" doc:"WebSockets (browser tabs) one account may hold on one node; the next is refused with 429."`
 	RealtimeReadLimit          int64    `json:"realtime_read_limit" env:"KAIGI_REALTIME_READ_LIMIT" flag:"realtime-read-limit" default:"32768" doc:"Largest message a client may send on its WebSocket, in bytes (a hello with the cursors of every channel it follows)."`
-	RealtimeFlushWindow        Duration `json:"realtime_flush_window" env:"KAIGI_REALTIME_FLUSH_WINDOW" flag:"realtime-flush-window" default:"1ms" doc:"How long a frame for an idle WebSocket waits for others to share its write; 0s writes at once."`
-	RealtimeMaxFlushWindow     Duration `json:"realtime_max_flush_window" env:"KAIGI_REALTIME_MAX_FLUSH_WINDOW" flag:"realtime-max-flush-window" default:"20ms" doc:"How far the flush window grows under heavy fan-out (30,000 to 55,000 frames a second to idle WebSockets), so that a busy socket gets several frames per write."`
+	RealtimeFlushWindow        Duration `json:"realtime_flush_window" env:"KAIGI_REALTIME_FLUSH_WINDOW" flag:"realtime-flush-window" default:"0s" doc:"How long a frame for an idle WebSocket waits for others to share its write while the node's fan-out is light; 0s (the default) writes at once."`
+	RealtimeMaxFlushWindow     Duration `json:"realtime_max_flush_window" env:"KAIGI_REALTIME_MAX_FLUSH_WINDOW" flag:"realtime-max-flush-window" default:"20ms" doc:"How far the flush window grows under heavy fan-out (from realtime_flush_window at 30,000 to this at 55,000 frames a second to idle WebSockets), so that a busy socket gets several frames per write; 0s: no growth."`
 	RealtimeSlowConsumerAge    Duration `json:"realtime_slow_consumer_age" env:"KAIGI_REALTIME_SLOW_CONSUMER_AGE" flag:"realtime-slow-consumer-age" default:"10s" doc:"A WebSocket whose oldest waiting frame is older than this while writes to it block is closed as too slow."`
 	RealtimePingInterval       Duration `json:"realtime_ping_interval" env:"KAIGI_REALTIME_PING_INTERVAL" flag:"realtime-ping-interval" default:"25s" doc:"How often the server pings each WebSocket; two pings unanswered drop it."`
 	RealtimeRevalidateInterval Duration `json:"realtime_revalidate_interval" env:"KAIGI_REALTIME_REVALIDATE_INTERVAL" flag:"realtime-revalidate-interval" default:"30s" doc:"How often each account's sessions and visible channels are re-checked for its open WebSockets (also at once on any change)."`
@@ -255,6 +256,9 @@ func (c Config) Validate() error {
 	default:
 		return bad("sqlite_synchronous must be full or normal, not %q", c.SQLiteSynchronous)
 	}
+	if c.DebugAddr != "" && !loopbackAddr(c.DebugAddr) {
+		return bad("debug_addr must be a loopback host:port such as 127.0.0.1:6060 (the profiler is never served to the network)")
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -393,4 +397,14 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| `%s` | `%s` | `--%s` | `%s` | %s |\n", f.Key, f.Env, f.Flag, quoteDefault(f.Default), f.Doc)
 	}
 	return b.String()
+}
+
+// loopbackAddr reports whether addr is host:port with a loopback IP host.
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -72,6 +72,9 @@ func TestBadConfigSaysWhat(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, nil, "text or json"},
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"bad proxies", []string{"--trusted-proxies", "10.0.0.0/99"}, nil, "CIDR"},
+		{"profiler on the network", []string{"--debug-addr", "0.0.0.0:6060"}, nil, "loopback"},
+		{"profiler by name", nil, map[string]string{"KAIGI_DEBUG_ADDR": "localhost:6060"}, "loopback"},
+		{"profiler without port", []string{"--debug-addr", "127.0.0.1"}, nil, "loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +83,15 @@ func TestBadConfigSaysWhat(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestProfilerOnLoopbackIsAccepted(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "127.0.0.1:0"} {
+		c, err := config.Load([]string{"--debug-addr", addr}, env(nil))
+		if err != nil || c.DebugAddr != addr {
+			t.Errorf("--debug-addr %s: %v", addr, err)
+		}
 	}
 }
 

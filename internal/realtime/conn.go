@@ -500,7 +500,7 @@ func (c *conn) enqueueLocked(b []byte, kind frameKind) bool {
 	}
 	c.queue = append(c.queue, outFrame{b, kind, now})
 	c.queueBytes += len(b) + 1
-	if c.queueBytes >= c.g.opts.MaxBatchBytes || c.g.opts.FlushWindow == 0 {
+	if c.queueBytes >= c.g.opts.MaxBatchBytes {
 		c.startLocked() // a full batch goes at once
 	} else {
 		c.kickLocked()
@@ -510,10 +510,15 @@ func (c *conn) enqueueLocked(b []byte, kind frameKind) bool {
 
 // ---- writing
 
-// kickLocked has the writer started within Options.FlushWindow, unless it
-// runs or is about to: frames queued meanwhile share its first write.
+// kickLocked has the writer started within the node's flush window (at
+// once when it is zero), unless it runs or is about to: frames queued
+// meanwhile share its first write.
 func (c *conn) kickLocked() {
 	if c.working || c.flushing || c.closing {
+		return
+	}
+	if c.g.flusher.wait() == 0 {
+		c.startLocked()
 		return
 	}
 	c.flushing = true

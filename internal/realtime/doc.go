@@ -90,12 +90,16 @@
 // whole node are filled once per node from the store. The publisher never
 // waits for a connection.
 //
-// Frames queued for a connection whose writer is idle wait for
-// Options.FlushWindow (1ms), or until they fill Options.MaxBatchBytes, so
-// that deliveries arriving close together share one WebSocket message and
-// one write(2); one timer per node serves every waiting connection. Then a
-// writer goroutine drains every queued frame into one message, and ends
-// when the queue is empty; under load one write carries many deliveries.
+// A frame queued for a connection whose writer is idle starts the writer
+// at once while the node's fan-out is light. Under heavy fan-out (from
+// 30,000 frames a second to idle connections) frames wait for a flush
+// window that grows from Options.FlushWindow (0) to MaxFlushWindow (20ms),
+// or until they fill Options.MaxBatchBytes, so that deliveries arriving
+// close together share one WebSocket message and one write(2); one timer
+// per node serves every waiting connection. A writer goroutine drains
+// every queued frame into one message, and ends when the queue is empty;
+// frames queued while it writes share its next write, so under load one
+// write carries many deliveries.
 // Writes carry no deadline of their own: a watchdog per node looks at
 // every connection a few times per min(Options.WriteTimeout,
 // Options.SlowConsumerAge).

@@ -391,9 +391,11 @@ func windowFor(base, max time.Duration, rate float64) time.Duration {
 	return base + time.Duration(k*float64(max-base))
 }
 
-func (f *flusher) add(c *conn) {
+// wait counts one frame reaching an idle connection and returns the
+// flush window it should wait (zero: write at once).
+func (f *flusher) wait() time.Duration {
 	f.mu.Lock()
-	f.dirty = append(f.dirty, c)
+	defer f.mu.Unlock()
 	f.count++
 	if f.count&255 == 0 || !f.armed {
 		if now := time.Now(); now.Sub(f.since) >= time.Second {
@@ -402,6 +404,13 @@ func (f *flusher) add(c *conn) {
 			f.chosen = windowFor(f.window, f.max, f.rate)
 		}
 	}
+	return f.chosen
+}
+
+// add has c flushed when the current window ends.
+func (f *flusher) add(c *conn) {
+	f.mu.Lock()
+	f.dirty = append(f.dirty, c)
 	if !f.armed {
 		f.armed = true
 		f.t.Reset(f.chosen)

@@ -61,7 +61,7 @@ const (
 	DefaultMaxBatchBytes      = 64 << 10
 	DefaultBusBuffer          = 4096
 	DefaultTypingInterval     = 2 * time.Second
-	DefaultFlushWindow        = time.Millisecond
+	DefaultFlushWindow        = 0
 	DefaultMaxFlushWindow     = 20 * time.Millisecond
 	DefaultSlowConsumerAge    = 10 * time.Second
 	DefaultPresenceInterval   = 30 * time.Second
@@ -124,15 +124,17 @@ type Options struct {
 	// write. Default 10s.
 	WriteTimeout time.Duration
 	// FlushWindow is how long a frame queued to an idle connection waits
-	// for others before it is written, so that deliveries arriving close
-	// together share one WebSocket message (and one write(2)). A batch of
-	// MaxBatchBytes is written at once. One timer per node serves every
-	// connection. Default 1ms; negative writes at once.
+	// for others before it is written while the node's fan-out is light, so
+	// that deliveries arriving close together share one WebSocket message
+	// (and one write(2)). A batch of MaxBatchBytes is written at once. One
+	// timer per node serves every connection. Default 0: a quiet node
+	// writes at once (a frame queued while a write runs still shares the
+	// next one), and pays no latency for batching it does not need.
 	FlushWindow time.Duration
 	// MaxFlushWindow is how long the flush window grows under heavy fan-out
 	// (see flusher): from FlushWindow while fewer than 30,000 frames a
 	// second reach idle connections to MaxFlushWindow at 55,000. Default
-	// 20ms; at most FlushWindow turns the growth off.
+	// 20ms; negative turns the growth off.
 	MaxFlushWindow time.Duration
 	// SlowConsumerAge bounds how long a frame may wait for a connection
 	// that is behind: when the oldest frame queued for it is older than
@@ -216,20 +218,15 @@ func (o Options) withDefaults() (Options, error) {
 	dur(&o.TypingInterval, DefaultTypingInterval)
 	dur(&o.SlowConsumerAge, DefaultSlowConsumerAge)
 	dur(&o.PresenceInterval, DefaultPresenceInterval)
-	switch {
-	case o.FlushWindow == 0:
+	if o.FlushWindow <= 0 {
 		o.FlushWindow = DefaultFlushWindow
-	case o.FlushWindow < 0:
-		o.FlushWindow = 0
 	}
 	switch {
 	case o.MaxFlushWindow == 0:
 		o.MaxFlushWindow = DefaultMaxFlushWindow
 	case o.MaxFlushWindow < 0:
-		o.MaxFlushWindow = 0
+		o.MaxFlushWindow = o.FlushWindow
 	}
-	if o.FlushWindow == 0 {
-		o.MaxFlushWindow = 0 // writing at once means at once
-	}
+	o.MaxFlushWindow = max(o.MaxFlushWindow, o.FlushWindow)
 	return o, nil
 }
