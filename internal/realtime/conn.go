@@ -499,6 +499,7 @@ func (c *conn) enqueueLocked(b []byte, kind frameKind) bool {
 		c.headAt.Store(now)
 	}
 	c.queue = append(c.queue, outFrame{b, kind, now})
+	c.g.flusher.queued()
 	c.queueBytes += len(b) + 1
 	if c.queueBytes >= c.g.opts.MaxBatchBytes {
 		c.startLocked() // a full batch goes at once

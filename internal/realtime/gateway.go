@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -348,9 +349,12 @@ func (g *Gateway) watch() {
 // idle, once the flush window has passed since the first of them: one
 // timer for the node, however many connections wait.
 //
-// The window adapts to the node's fan-out: at most Options.FlushWindow
-// while few frames reach idle connections, growing to MaxFlushWindow as
-// the rate rises from busyLow to busyHigh a second. Under heavy fan-out a
+// The window adapts to the node's fan-out: Options.FlushWindow (0: write
+// at once) while the node queues few frames, growing to MaxFlushWindow as
+// the rate of frames queued to all its connections rises from busyLow to
+// busyHigh a second. (All frames, not only those reaching idle
+// connections: those fall as the window grows, and the window would
+// swing back.) Under heavy fan-out a
 // socket that receives a steady stream then gets several frames per write
 // (fewer syscalls, the cost that dominates), at the price of a few
 // milliseconds of latency that a quiet node never pays.
@@ -358,17 +362,18 @@ type flusher struct {
 	window, max time.Duration
 	t           *time.Timer
 
+	frames atomic.Int64 // frames queued since the current second began
+
 	mu     sync.Mutex
 	armed  bool
 	dirty  []*conn
 	spare  []*conn
-	count  int       // adds in the current second
 	since  time.Time // when the current second began
-	rate   float64   // adds per second over the last full second
+	rate   float64   // frames queued per second over the last full second
 	chosen time.Duration
 }
 
-// The fan-out rates (frames reaching idle connections, a second) between
+// The fan-out rates (frames queued to connections, a second) between
 // which the flush window grows from its base to its maximum.
 const (
 	busyLow  = 30_000
@@ -391,18 +396,18 @@ func windowFor(base, max time.Duration, rate float64) time.Duration {
 	return base + time.Duration(k*float64(max-base))
 }
 
-// wait counts one frame reaching an idle connection and returns the
-// flush window it should wait (zero: write at once).
+// queued counts a frame queued to a connection.
+func (f *flusher) queued() { f.frames.Add(1) }
+
+// wait returns the flush window a frame reaching an idle connection
+// should wait (zero: write at once), measuring the fan-out each second.
 func (f *flusher) wait() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.count++
-	if f.count&255 == 0 || !f.armed {
-		if now := time.Now(); now.Sub(f.since) >= time.Second {
-			f.rate = float64(f.count) / now.Sub(f.since).Seconds()
-			f.count, f.since = 0, now
-			f.chosen = windowFor(f.window, f.max, f.rate)
-		}
+	if now := time.Now(); now.Sub(f.since) >= time.Second {
+		f.rate = float64(f.frames.Swap(0)) / now.Sub(f.since).Seconds()
+		f.since = now
+		f.chosen = windowFor(f.window, f.max, f.rate)
 	}
 	return f.chosen
 }
