@@ -94,7 +94,7 @@ func (db *DB) TeamsOf(ctx context.Context, account ids.UserID) ([]chat.Team, err
 func (db *DB) TeamMember(ctx context.Context, team string, account ids.UserID) (chat.TeamMember, error) {
 	m := chat.TeamMember{Account: account}
 	var added int64
-	err := db.QueryRow(ctx, `SELECT role, added_at FROM team_members WHERE team_id = ? AND account_id = ?`, team, string(account)).Scan(&m.Role, &added)
+	err := db.lookup(ctx, `SELECT role, added_at FROM team_members WHERE team_id = ? AND account_id = ?`, team, string(account)).Scan(&m.Role, &added)
 	m.Added = fromNS(added)
 	return m, notFound(err)
 }
@@ -177,7 +177,7 @@ func scanChannel(sc interface{ Scan(...any) error }, extra ...any) (chat.Channel
 }
 
 func (db *DB) Channel(ctx context.Context, id string) (chat.Channel, error) {
-	return scanChannel(db.QueryRow(ctx, `SELECT `+channelCols+` FROM channels c WHERE c.id = ?`, id))
+	return scanChannel(db.lookup(ctx, `SELECT `+channelCols+` FROM channels c WHERE c.id = ?`, id))
 }
 
 func (db *DB) ChatByKey(ctx context.Context, tenant ids.TenantID, key string) (chat.Channel, error) {

@@ -107,7 +107,30 @@ func (db *DB) runBatch(ctx context.Context) {
 		fail(fmt.Errorf("begin: %w", err), reqs)
 		return
 	}
-	tx := &Tx{tx: stx, dialect: db.dialect, stmts: db.stmts}
+	tx := &Tx{tx: stx, dialect: db.dialect, stmts: db.stmts, detached: true}
+	if len(reqs) == 1 {
+		// Alone in the batch: no savepoint is needed to undo it alone.
+		r := reqs[0]
+		err := r.ctx.Err()
+		if err != nil {
+			err = fmt.Errorf("begin: %w", err)
+		} else {
+			err = call(r, tx)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+			r.done <- err
+			return
+		}
+		if err := stx.Commit(); err != nil {
+			r.done <- fmt.Errorf("commit: %w", err)
+			return
+		}
+		b.commits.Add(1)
+		b.txs.Add(1)
+		r.done <- nil
+		return
+	}
 	var ok []*txReq
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {

@@ -410,7 +410,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string) (identity.Ses
 func (db *DB) SessionWithAccount(ctx context.Context, hash string) (identity.Session, identity.Account, error) {
 	var s sessionRow
 	var a accountRow
-	err := db.QueryRow(ctx, sessionWithAccount, hash).Scan(append(s.dest(), a.dest()...)...)
+	err := db.lookup(ctx, sessionWithAccount, hash).Scan(append(s.dest(), a.dest()...)...)
 	if err != nil {
 		return identity.Session{}, identity.Account{}, notFound(err)
 	}

@@ -211,6 +211,20 @@ type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
 	stmts   *stmtCache
+	// detached: the statements run without their caller's cancellation,
+	// as in a SQLite batch (see runBatch), which has checked each caller's
+	// context before running its function and must not be cut short by
+	// one of them. It also spares the driver a goroutine per statement
+	// that waits for the context to end.
+	detached bool
+}
+
+// ctx is the context a statement of tx runs with.
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
@@ -245,6 +259,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Exec runs a statement.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.ctx(ctx)
 	query = rebind(tx.dialect, query)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
@@ -254,6 +269,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.ctx(ctx)
 	query = rebind(tx.dialect, query)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
@@ -263,6 +279,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.ctx(ctx)
 	query = rebind(tx.dialect, query)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
@@ -284,12 +301,12 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 // execOnce runs a statement or a script that is not worth keeping prepared
 // (a migration, a query built at run time).
 func (tx *Tx) execOnce(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+	return tx.tx.ExecContext(tx.ctx(ctx), rebind(tx.dialect, query), args...)
 }
 
 // queryOnce runs a query built at run time, unprepared.
 func (tx *Tx) queryOnce(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
+	return tx.tx.QueryContext(tx.ctx(ctx), rebind(tx.dialect, query), args...)
 }
 
 // Dialect returns the engine.
@@ -316,6 +333,15 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 		return s.QueryRowContext(ctx, args...)
 	}
 	return db.sql.QueryRowContext(ctx, query, args...)
+}
+
+// lookup runs a read of one row by its key, outside a transaction and
+// without the caller's cancellation: it takes microseconds, and watching
+// the context would cost the driver more (a goroutine per statement, and
+// one per result). For the lookups every request makes (its session, the
+// channel it names, the account's role in a team).
+func (db *DB) lookup(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.QueryRow(context.WithoutCancel(ctx), query, args...)
 }
 
 // Exec runs a statement outside a transaction. On SQLite it waits for a
