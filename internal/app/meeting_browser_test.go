@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,15 +25,26 @@ const mediaWait = 45 * time.Second
 // (inbound bytes and decoded frames grow, from WebRTC getStats), and the
 // denied person never had a peer connection at all.
 func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
-	w := startRealtimeWorld(t, apptest.Options{})
+	var logs lockedBuffer
+	w := startRealtimeWorld(t, apptest.Options{Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := t.Context()
 	m, code := openMeeting(t, w, "Launch review")
 
-	// When media does not flow, say what the server saw: who is in the
-	// meeting, and whether sockets or peer connections were dropped.
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
+	// Host candidates as plain addresses, not mDNS names: on a loaded
+	// machine Chromium's mDNS registration here sometimes never ends, and
+	// the page gathers no candidate at all (Call health then shows "ICE new
+	// (gathering), 0↑"). The server does not need the names: it learns the
+	// browser's address from its connectivity checks.
+	b := browsertest.New(t, browsertest.WithFlag("allow-loopback-in-peer-connection", true), browsertest.WithTimeout(mediaWait),
+		browsertest.WithFlag("disable-features", "Translate,BlinkGenPropertyTrees,WebRtcHideLocalIpsWithMdns"))
+	// When media does not flow, say what the server saw (who is in the
+	// meeting, whether sockets or peer connections were dropped) while the
+	// pages are still open.
+	diagnose := func() {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "meeting") || strings.Contains(l, "sfu") || strings.Contains(l, "realtime") || strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+				t.Logf("server log: %.300s", l)
+			}
 		}
 		in, lobby := w.s.Meetings.Live(m.ID)
 		t.Logf("diagnostics: in the meeting %+v, waiting %+v", in, lobby)
@@ -47,8 +59,7 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 				}
 			}
 		}
-	})
-	b := browsertest.New(t, browsertest.WithFlag("allow-loopback-in-peer-connection", true), browsertest.WithTimeout(mediaWait))
+	}
 	join := func(u ui, name string) {
 		u.waitUntil("the pre-join screen", `!!document.querySelector("#meet-join")`)
 		if name != "" {
@@ -117,6 +128,11 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 		})()`
 		for deadline := time.Now().Add(time.Minute); !eval[bool](u, arriving); time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
+				diagnose()
+				for _, v := range []ui{org, guest} {
+					t.Logf("diagnostics: a page's people %q, connection %q", eval[string](v, `(document.getElementById("meet-people") || {}).innerText || ""`),
+						eval[string](v, `["meet-health-state", "meet-health-negotiation", "meet-health-bytes", "meet-health-audio-bytes", "meet-health-frames", "meet-health-layers"].map((id) => (document.getElementById(id) || {}).textContent || "-").join(" / ")`))
+				}
 				u.waitUntil("audio and video arriving", arriving) // fails with the page's state
 			}
 		}

@@ -362,15 +362,17 @@ type flusher struct {
 	window, max time.Duration
 	t           *time.Timer
 
-	frames atomic.Int64 // frames queued since the current second began
+	// The fan-out measure, read by every frame to an idle connection, so
+	// without a lock: frames queued since the current second began (unix
+	// nanoseconds in since), and the window chosen from the last second.
+	frames atomic.Int64
+	since  atomic.Int64
+	chosen atomic.Int64 // a time.Duration
 
-	mu     sync.Mutex
-	armed  bool
-	dirty  []*conn
-	spare  []*conn
-	since  time.Time // when the current second began
-	rate   float64   // frames queued per second over the last full second
-	chosen time.Duration
+	mu    sync.Mutex
+	armed bool
+	dirty []*conn
+	spare []*conn
 }
 
 // The fan-out rates (frames queued to connections, a second) between
@@ -381,7 +383,9 @@ const (
 )
 
 func newFlusher(window, most time.Duration) *flusher {
-	f := &flusher{window: window, max: max(window, most), chosen: window, since: time.Now()}
+	f := &flusher{window: window, max: max(window, most)}
+	f.chosen.Store(int64(window))
+	f.since.Store(time.Now().UnixNano())
 	f.t = time.AfterFunc(time.Hour, f.fire)
 	f.t.Stop()
 	return f
@@ -402,14 +406,12 @@ func (f *flusher) queued() { f.frames.Add(1) }
 // wait returns the flush window a frame reaching an idle connection
 // should wait (zero: write at once), measuring the fan-out each second.
 func (f *flusher) wait() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if now := time.Now(); now.Sub(f.since) >= time.Second {
-		f.rate = float64(f.frames.Swap(0)) / now.Sub(f.since).Seconds()
-		f.since = now
-		f.chosen = windowFor(f.window, f.max, f.rate)
+	now, since := time.Now().UnixNano(), f.since.Load()
+	if d := now - since; d >= int64(time.Second) && f.since.CompareAndSwap(since, now) {
+		rate := float64(f.frames.Swap(0)) / time.Duration(d).Seconds()
+		f.chosen.Store(int64(windowFor(f.window, f.max, rate)))
 	}
-	return f.chosen
+	return time.Duration(f.chosen.Load())
 }
 
 // add has c flushed when the current window ends.
@@ -418,7 +420,7 @@ func (f *flusher) add(c *conn) {
 	f.dirty = append(f.dirty, c)
 	if !f.armed {
 		f.armed = true
-		f.t.Reset(f.chosen)
+		f.t.Reset(time.Duration(f.chosen.Load()))
 	}
 	f.mu.Unlock()
 }

@@ -45,6 +45,10 @@ const SIMULCAST = [
 
 /** How often the call-health panel refreshes its numbers. */
 const STATS_EVERY = 1000;
+// A peer connection that has not started connecting, or failed, this long
+// after it was made (or last restarted) restarts ICE: new credentials and
+// a new round of candidates.
+const ICE_RESTART_AFTER = 10_000;
 
 /**
  * meetPage is the /meet page.
@@ -448,22 +452,35 @@ function live(root, title, status, code, info, stream, name) {
       return;
     }
     pc = new RTCPeerConnection({ iceServers: cfg.ice_servers || [] });
+    const current = pc;
+    mediaSince = Date.now();
     let makingOffer = false;
     pc.onicecandidate = (e) => {
       if (e.candidate) {
+        signalCounts.sent++;
         send({ type: "meeting.signal", signal: { type: "candidate", candidate: e.candidate.toJSON() } });
       }
     };
-    pc.onnegotiationneeded = async () => {
+    // The browser's own offers take their turn with the server's signals
+    // (signalChain): an offer made while the server's offer is being
+    // answered would turn into a second answer, or an offer sent as one,
+    // and the negotiation would stall.
+    const negotiate = async () => {
+      if (pc !== current || current.signalingState !== "stable") {
+        return; // tried again once the exchange under way is over
+      }
       try {
         makingOffer = true;
-        await pc.setLocalDescription();
-        send({ type: "meeting.signal", signal: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
-      } catch {
-        // a new negotiation will follow
+        await current.setLocalDescription();
+        send({ type: "meeting.signal", signal: { type: current.localDescription.type, sdp: current.localDescription.sdp } });
+      } catch (e) {
+        console.warn("meeting: could not make an offer", String(e));
       } finally {
         makingOffer = false;
       }
+    };
+    pc.onnegotiationneeded = () => {
+      signalChain = signalChain.then(negotiate);
     };
     pc.ontrack = (e) => {
       const owner = e.streams[0] ? e.streams[0].id : "";
@@ -494,39 +511,83 @@ function live(root, title, status, code, info, stream, name) {
         await pc.setRemoteDescription({ type: sig.type, sdp: sig.sdp });
         if (sig.type === "offer") {
           await pc.setLocalDescription();
-          send({ type: "meeting.signal", signal: { type: "answer", sdp: pc.localDescription.sdp } });
+          send({ type: "meeting.signal", signal: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        }
+        // The browser's own media not negotiated yet (its offer was rolled
+        // back, or asked for while this exchange ran): offer it now.
+        if (pc.getTransceivers().some((tr) => !tr.mid && !tr.stopped)) {
+          signalChain = signalChain.then(negotiate);
         }
       } else if (sig.type === "candidate" && sig.candidate) {
-        await pc.addIceCandidate(sig.candidate).catch(() => {});
+        signalCounts.candidates++;
+        await pc.addIceCandidate(sig.candidate).catch((e) => console.warn("meeting: candidate refused", String(e)));
       }
     };
-    if (stream) {
-      for (const tr of stream.getTracks()) {
-        if (tr.kind === "video") {
-          // Three layers (simulcast): the server sends each person the one
-          // that suits the size of the grid they see.
-          pc.addTransceiver(tr, { direction: "sendrecv", streams: [stream], sendEncodings: SIMULCAST });
-        } else {
-          pc.addTrack(tr, stream);
-        }
+    // What the server sent before this connection existed (its first
+    // offer, with the others' tracks) is applied before the browser adds
+    // its own: tracks added first would be matched to the server's
+    // m-lines, where they cannot be sent (nor simulcast added).
+    for (const sig of earlySignals.splice(0)) {
+      onSignal(sig);
+    }
+    signalChain = signalChain.then(() => {
+      if (pc !== current) {
+        return;
       }
-      send({ type: "meeting.do", action: "media", kind: "audio", on: stream.getAudioTracks().length > 0 });
-      send({ type: "meeting.do", action: "media", kind: "video", on: stream.getVideoTracks().length > 0 });
-    } else {
-      // Receive only: ask for the others' media all the same.
-      pc.addTransceiver("audio", { direction: "recvonly" });
-      pc.addTransceiver("video", { direction: "recvonly" });
-    }
-    const mine = people.get(me);
-    if (mine) {
-      tile(mine);
-    }
+      if (stream) {
+        for (const tr of stream.getTracks()) {
+          if (tr.kind === "video") {
+            // Three layers (simulcast): the server sends each person the one
+            // that suits the size of the grid they see.
+            pc.addTransceiver(tr, { direction: "sendrecv", streams: [stream], sendEncodings: SIMULCAST });
+          } else {
+            // A transceiver of its own, as for video: addTrack could reuse
+            // one the server's offer created, which only receives.
+            pc.addTransceiver(tr, { direction: "sendrecv", streams: [stream] });
+          }
+        }
+        send({ type: "meeting.do", action: "media", kind: "audio", on: stream.getAudioTracks().length > 0 });
+        send({ type: "meeting.do", action: "media", kind: "video", on: stream.getVideoTracks().length > 0 });
+      } else {
+        // Receive only: ask for the others' media all the same.
+        pc.addTransceiver("audio", { direction: "recvonly" });
+        pc.addTransceiver("video", { direction: "recvonly" });
+      }
+      const mine = people.get(me);
+      if (mine) {
+        tile(mine);
+      }
+    });
   }
 
+  // The server's first offer can arrive before meeting.admitted has been
+  // handled (it is sent as soon as the media session exists): it waits
+  // here until the peer connection does, or it would be lost and both
+  // sides would wait for each other's answer.
+  const earlySignals = [];
+  // Signals are applied one after the other: a candidate handled while the
+  // offer before it is still being applied would be refused (no remote
+  // description yet) and lost, and with the server's candidates lost the
+  // browser never reaches it.
+  let signalChain = Promise.resolve();
+  let mediaSince = 0; // when the peer connection was made or ICE last restarted
+  // Candidates received from the server and sent to it, for Call health.
+  const signalCounts = { candidates: 0, sent: 0 };
+
   function onSignal(sig) {
-    if (onSignal.handle) {
-      onSignal.handle(sig).catch(() => flash({ messageKey: "meet.mediaTrouble" }));
+    const handle = onSignal.handle;
+    if (!handle) {
+      if (earlySignals.length < 64) {
+        earlySignals.push(sig);
+      }
+      return;
     }
+    signalChain = signalChain
+      .then(() => handle(sig))
+      .catch((e) => {
+        console.warn("meeting: could not apply the server's", sig.type, String(e));
+        flash({ messageKey: "meet.mediaTrouble" });
+      });
   }
 
   /** setTrack switches the local audio or video on or off; true when now off. */
@@ -573,12 +634,21 @@ function live(root, title, status, code, info, stream, name) {
       pc.close();
       pc = null;
     }
+    // Signals of a later media session wait for its peer connection.
+    onSignal.handle = null;
+    earlySignals.length = 0;
     streams.clear();
   }
 
   async function updateHealth() {
     if (!pc) {
       return;
+    }
+    const stuck = pc.connectionState === "new" || pc.connectionState === "failed";
+    if (stuck && pc.signalingState === "stable" && Date.now() - mediaSince > ICE_RESTART_AFTER) {
+      mediaSince = Date.now();
+      console.warn("meeting: no media connection yet (" + pc.connectionState + "); restarting ICE");
+      pc.restartIce();
     }
     let bytes = 0;
     let frames = 0;
@@ -618,6 +688,12 @@ function live(root, title, status, code, info, stream, name) {
       h("dd", { id: "meet-health-layers" }, String(layers)),
       h("dt", { i18n: "meet.health.route" }),
       h("dd", { id: "meet-health-route" }, route),
+      h("dt", { i18n: "meet.health.negotiation" }),
+      h(
+        "dd",
+        { id: "meet-health-negotiation" },
+        `${pc.signalingState}, ICE ${pc.iceConnectionState} (${pc.iceGatheringState}), ${signalCounts.candidates}↓ ${signalCounts.sent}↑`,
+      ),
     );
   }
 
