@@ -503,7 +503,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // serveDebug serves Go's profiler on the loopback debug_addr (validated by
 // config), outside the API's router: it answers no API route and carries no
-// content, only stacks, timings and counters of this process.
+// content, only stacks, timings and counters of this process. The command
+// line is not served (a secret given as a flag would be in it).
 func (a *App) serveDebug(ctx context.Context) (*http.Server, error) {
 	ln, err := net.Listen("tcp", a.Config.DebugAddr)
 	if err != nil {
@@ -511,7 +512,6 @@ func (a *App) serveDebug(ctx context.Context) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

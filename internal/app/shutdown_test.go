@@ -129,6 +129,9 @@ func TestProfilerIsOnlyOnTheDebugAddress(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	if code, _ := get("http://" + debugAddr + "/debug/pprof/cmdline"); code == http.StatusOK {
+		t.Fatal("the profiler serves the command line, where a secret given as a flag would be")
+	}
 	if code, body := get("http://" + debugAddr + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Fatalf("profiler on the debug address: %d %.200s", code, body)
 	}
