@@ -39,6 +39,11 @@
 // does not support well. Changes that arrive while an offer is outstanding are
 // coalesced into one follow-up offer after the answer.
 //
+// The server numbers its RTP header extensions as Chromium does by default
+// (see headerExtensions): a browser offering again after a rollback numbers
+// its new m-sections with its defaults, and refuses its own offer if an id
+// already means something else in the bundle.
+//
 // The server offers as soon as a participant has something to receive (at
 // [Room.Join] if tracks exist); a participant in an empty room that publishes
 // nothing sees no offer until someone publishes. A client that wants to connect

@@ -178,6 +178,34 @@ func (s *SFU) isOwnIP(ip net.IP) bool {
 // audioLevelURI is the RFC 6464 client-to-mixer audio level header extension.
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
+// headerExtensions are the RTP header extensions the server negotiates, in
+// the order that gives each the id Chromium gives it by default: pion
+// numbers extensions from 1 in the order they are registered, and those
+// registered for no kind hold their id without ever being offered.
+//
+// The ids must agree because Chromium, offering its own microphone and
+// camera after answering the server's offer (its first offer rolled back
+// when the two crossed), numbers its new m-sections with its defaults
+// whatever the bundle already uses, and then refuses its own offer ("a
+// BUNDLE group contains a codec collision for header extension id=2"): the
+// browser sent no media at all.
+var headerExtensions = []struct {
+	uri   string
+	kinds []webrtc.RTPCodecType
+}{
+	{audioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},                                                              // 1
+	{sdp.ABSSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},                                                       // 2, not used
+	{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},                               // 3, see ConfigureTWCCSender
+	{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},                                   // 4
+	{"http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},             // 5, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-content-type", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},        // 6, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-timing", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},              // 7, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/color-space", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},               // 8, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}}, // 9, not used
+	{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                                                     // 10, simulcast
+	{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                                               // 11, simulcast
+}
+
 // buildAPI sets up codecs, header extensions, interceptors and ICE transport
 // shared by every peer connection.
 func (s *SFU) buildAPI() error {
@@ -196,12 +224,11 @@ func (s *SFU) buildAPI() error {
 			return fmt.Errorf("sfu: register codec: %w", err)
 		}
 	}
-	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return fmt.Errorf("sfu: register audio level: %w", err)
-	}
-	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
-		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
-			return fmt.Errorf("sfu: register simulcast extensions: %w", err)
+	for _, e := range headerExtensions {
+		for _, kind := range e.kinds {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, kind); err != nil {
+				return fmt.Errorf("sfu: register header extension %s: %w", e.uri, err)
+			}
 		}
 	}
 
