@@ -454,7 +454,6 @@ function live(root, title, status, code, info, stream, name) {
     pc = new RTCPeerConnection({ iceServers: cfg.ice_servers || [] });
     const current = pc;
     mediaSince = Date.now();
-    let makingOffer = false;
     pc.onicecandidate = (e) => {
       if (e.candidate) {
         signalCounts.sent++;
@@ -470,13 +469,13 @@ function live(root, title, status, code, info, stream, name) {
         return; // tried again once the exchange under way is over
       }
       try {
-        makingOffer = true;
         await current.setLocalDescription();
         send({ type: "meeting.signal", signal: { type: current.localDescription.type, sdp: current.localDescription.sdp } });
       } catch (e) {
+        // The others still reach this person, but their own camera and
+        // microphone do not reach anyone: say so.
         console.warn("meeting: could not make an offer", String(e));
-      } finally {
-        makingOffer = false;
+        flash({ messageKey: "meet.sendTrouble" });
       }
     };
     pc.onnegotiationneeded = () => {
@@ -498,14 +497,15 @@ function live(root, title, status, code, info, stream, name) {
         tile(p);
       }
     };
-    // The browser is the polite peer: an offer from the server while it is
-    // making its own wins, and the browser's offer is rolled back.
+    // The browser is the polite peer: an offer from the server while its own
+    // awaits an answer wins, and the browser's offer is rolled back. (Its
+    // offers are made on signalChain, so none is half made here.)
     onSignal.handle = async (sig) => {
       if (!sig || !pc) {
         return;
       }
       if (sig.type === "offer" || sig.type === "answer") {
-        if (sig.type === "offer" && (makingOffer || pc.signalingState !== "stable")) {
+        if (sig.type === "offer" && pc.signalingState !== "stable") {
           await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
         }
         await pc.setRemoteDescription({ type: sig.type, sdp: sig.sdp });
