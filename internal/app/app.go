@@ -49,6 +49,7 @@ import (
 	"github.com/kaigi/kaigi/internal/principal"
 	"github.com/kaigi/kaigi/internal/provider"
 	"github.com/kaigi/kaigi/internal/realtime"
+	"github.com/kaigi/kaigi/internal/sfu"
 	"github.com/kaigi/kaigi/internal/signing"
 	"github.com/kaigi/kaigi/internal/store"
 	"github.com/kaigi/kaigi/internal/transparency"
@@ -132,6 +133,7 @@ type App struct {
 
 	closeOnce sync.Once
 	closers   []func() error
+	sfu       *sfu.SFU // the meeting media server; nil when media is off
 }
 
 // StartError is a failure to start, with a message for the person starting it.

@@ -142,6 +142,8 @@ func (s *sfuSession) SetMuted(kind string, muted bool) {
 
 func (s *sfuSession) Close() { s.p.Remove() }
 
+func (s *sfuSession) Done() <-chan struct{} { return s.p.Done() }
+
 // turnSecret reads the TURN secret from the data directory, making it on
 // first start. Nodes that share a data directory share it.
 func turnSecret(dataDir string) (sfu.TURNSecret, error) {
@@ -211,6 +213,7 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 		return nil, err
 	}
 	sref = s
+	a.sfu = s
 	m := sfuMedia{sfu: s, log: log, blobs: a.Blobs, recs: &sync.WaitGroup{}}
 	a.closers = append(a.closers, func() error {
 		err := s.Close() // ends every recording; their files are then stored

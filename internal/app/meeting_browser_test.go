@@ -162,6 +162,41 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	}
 	org.shot("meeting-organiser-with-guest")
 
+	// The media server drops the guest's session on its own, as when their
+	// connection fails (a network change): the meeting gives them a new
+	// one, the page connects again (its counters start over) and both
+	// receive each other's media once more.
+	frames := func(u ui) int {
+		return eval[int](u, `Number(document.getElementById("meet-health-frames").textContent)`)
+	}
+	before := frames(guest)
+	var guestID string
+	in, _ := w.s.Meetings.Live(m.ID)
+	for _, p := range in {
+		if p.Name == "Gwen Guest" {
+			guestID = p.ID
+		}
+	}
+	if !w.s.DropMedia(m.ID, guestID) {
+		t.Fatalf("the guest %q has no media session to drop", guestID)
+	}
+	guest.waitUntil("a new peer connection (its counters start over)", `Number(document.getElementById("meet-health-frames").textContent) < `+strconv.Itoa(before))
+	for _, u := range []ui{org, guest} {
+		arriving := `(() => {
+			const n = id => Number((document.getElementById(id) || {}).textContent || 0);
+			return n("meet-health-audio-bytes") > 0 && n("meet-health-frames") > 10;
+		})()`
+		for deadline := time.Now().Add(time.Minute); !eval[bool](u, arriving); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				diagnose()
+				u.waitUntil("audio and video arriving after the guest's media session was replaced", arriving)
+			}
+		}
+	}
+	since := frames(org)
+	org.waitUntil("the guest's media reaching the organiser again", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(since+20))
+	guest.waitUntil("several video layers sent again", `Number((document.getElementById("meet-health-layers") || {}).textContent || 0) >= 2`)
+
 	// Recording: the organiser starts it, everyone in the meeting is told,
 	// and after it stops the files are listed with the meeting, play back
 	// as WebM for the organiser only, and every step is audited.
@@ -170,7 +205,7 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 		u.waitUntil("the recording notice", `!document.getElementById("meet-recording").hidden`)
 	}
 	guest.shot("meeting-guest-recorded")
-	since := eval[int](org, `Number(document.getElementById("meet-health-frames").textContent)`)
+	since = frames(org)
 	org.waitUntil("three seconds of media recorded", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(since+60))
 	org.p.Do(t, chromedp.Click(chromedp.CSS(`#meet-record`)))
 	guest.waitUntil("the recording stopped", `document.getElementById("meet-recording").hidden`)

@@ -58,6 +58,10 @@ type MediaSession interface {
 	// of one kind (audio, video or screen).
 	SetMuted(kind string, muted bool)
 	Close()
+	// Done is closed once the session has ended: by Close, or by the media
+	// server itself, when the participant's connection never came up or
+	// failed.
+	Done() <-chan struct{}
 }
 
 // Frame is a message from the meeting to one person.
@@ -65,7 +69,9 @@ type Frame struct {
 	// Type is meeting.lobby (you wait), meeting.admitted, meeting.denied,
 	// meeting.removed (back to the lobby), meeting.ended,
 	// meeting.participants, meeting.waiting (the lobby, for admitters),
-	// meeting.state, meeting.speaker, meeting.signal or meeting.left.
+	// meeting.state, meeting.speaker, meeting.signal, meeting.media (the
+	// media session was replaced: without Media, drop the peer connection
+	// and wait; with it, connect again) or meeting.left.
 	Type         string          `json:"type"`
 	Meeting      string          `json:"meeting"`
 	Title        string          `json:"title,omitempty"`
@@ -317,16 +323,8 @@ func (s *Service) admitLocked(ctx context.Context, r *room, a *Attendance) {
 		}
 	}
 	var cfg json.RawMessage
-	if s.media != nil {
-		grants := Grants{Screen: s.mayShareScreen(ctx, a)}
-		ms, err := s.media.Join(ctx, r.m.ID, a.id, grants, func(sig json.RawMessage) {
-			a.conn.Send(encode(Frame{Type: "meeting.signal", Meeting: r.m.ID, Signal: sig}))
-		})
-		if err != nil {
-			s.log.Error("meeting media: could not join", "meeting", r.m.ID, "err", err)
-		} else {
-			a.media, cfg = ms, ms.Config()
-		}
+	if ms := s.joinMediaLocked(ctx, r, a); ms != nil {
+		cfg = ms.Config()
 	}
 	chat := ""
 	if a.j.Principal.IsTenantUser() && a.j.Principal.Tenant == r.m.Tenant {
@@ -560,6 +558,57 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 		return errBadOrder
 	}
 	return nil
+}
+
+// joinMediaLocked gives a its media session, or nil (no media server, or it
+// refused). A session the media server ends on its own is replaced (see
+// mediaEnded).
+func (s *Service) joinMediaLocked(ctx context.Context, r *room, a *Attendance) MediaSession {
+	if s.media == nil {
+		return nil
+	}
+	grants := Grants{Screen: s.mayShareScreen(ctx, a)}
+	ms, err := s.media.Join(ctx, r.m.ID, a.id, grants, func(sig json.RawMessage) {
+		a.conn.Send(encode(Frame{Type: "meeting.signal", Meeting: r.m.ID, Signal: sig}))
+	})
+	if err != nil {
+		s.log.Error("meeting media: could not join", "meeting", r.m.ID, "err", err)
+		return nil
+	}
+	a.media = ms
+	go func() {
+		<-ms.Done()
+		s.mediaEnded(r, a, ms)
+	}()
+	return ms
+}
+
+// mediaEnded runs when one of a's media sessions has ended. A session the
+// service closed (a left, was moved to the lobby, the meeting ended) is no
+// longer a's. One the media server dropped while a is still in the meeting
+// (the connection never came up, or failed: a network change, say) is
+// replaced, or a would stay without audio and video until they left and
+// came back: the browser is told to drop its peer connection
+// (meeting.media without a configuration; the new session's signals wait
+// behind it), then given the new session's.
+func (s *Service) mediaEnded(r *room, a *Attendance, ms MediaSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.media != ms || a.state != stateIn || r.ended {
+		return
+	}
+	a.media = nil
+	s.log.Info("meeting media: the session ended without the participant leaving; starting a new one", "meeting", r.m.ID, "participant", a.id)
+	a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	next := s.joinMediaLocked(ctx, r, a)
+	if next == nil {
+		a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID,
+			Message: "Audio and video stopped and could not be started again. Leave the meeting and join again."}))
+		return
+	}
+	a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID, Media: next.Config()}))
 }
 
 // Signal passes a media signal from the participant's browser to the SFU.

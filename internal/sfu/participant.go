@@ -118,6 +118,11 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 	return p, nil
 }
 
+// Done is closed once the participant has been removed: by Remove, or by the
+// server itself when its connection did not come up within
+// Config.ConnectTimeout or failed.
+func (p *Participant) Done() <-chan struct{} { return p.done }
+
 // ID returns the participant's id.
 func (p *Participant) ID() ParticipantID { return p.id }
 

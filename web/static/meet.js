@@ -259,6 +259,16 @@ function live(root, title, status, code, info, stream, name) {
       case "meeting.signal":
         onSignal(f.signal);
         break;
+      case "meeting.media":
+        // The server replaced this person's media session (the connection
+        // never came up, or failed): first without a configuration (drop
+        // the peer connection; the new session's signals wait), then with
+        // the new one.
+        restartMedia(f.media);
+        if (f.message) {
+          flash({ text: f.message });
+        }
+        break;
       case "meeting.removed":
         stopMedia();
         flash({ messageKey: "meet.removed" });
@@ -454,6 +464,12 @@ function live(root, title, status, code, info, stream, name) {
     pc = new RTCPeerConnection({ iceServers: cfg.ice_servers || [] });
     const current = pc;
     mediaSince = Date.now();
+    pc.onconnectionstatechange = () => {
+      if (pc === current && current.connectionState === "connected" && reconnecting) {
+        reconnecting = false;
+        flash({ messageKey: "meet.inMeeting" });
+      }
+    };
     pc.onicecandidate = (e) => {
       if (e.candidate) {
         signalCounts.sent++;
@@ -501,8 +517,8 @@ function live(root, title, status, code, info, stream, name) {
     // awaits an answer wins, and the browser's offer is rolled back. (Its
     // offers are made on signalChain, so none is half made here.)
     onSignal.handle = async (sig) => {
-      if (!sig || !pc) {
-        return;
+      if (!sig || pc !== current) {
+        return; // a signal of a media session since replaced
       }
       if (sig.type === "offer" || sig.type === "answer") {
         if (sig.type === "offer" && pc.signalingState !== "stable") {
@@ -571,6 +587,7 @@ function live(root, title, status, code, info, stream, name) {
   // browser never reaches it.
   let signalChain = Promise.resolve();
   let mediaSince = 0; // when the peer connection was made or ICE last restarted
+  let reconnecting = false; // the media session was replaced and is not connected yet
   // Candidates received from the server and sent to it, for Call health.
   const signalCounts = { candidates: 0, sent: 0 };
 
@@ -638,6 +655,26 @@ function live(root, title, status, code, info, stream, name) {
     onSignal.handle = null;
     earlySignals.length = 0;
     streams.clear();
+  }
+
+  function restartMedia(cfg) {
+    if (pc) {
+      if (screen) {
+        shareScreen(); // stops it: the new connection starts with camera and microphone
+      }
+      pc.close();
+      pc = null;
+      onSignal.handle = null;
+      earlySignals.length = 0;
+      signalChain = Promise.resolve();
+      signalCounts.candidates = signalCounts.sent = 0;
+      streams.clear();
+      reconnecting = true;
+      flash({ messageKey: "meet.reconnecting" });
+    }
+    if (cfg) {
+      startMedia(cfg);
+    }
   }
 
   async function updateHealth() {
