@@ -47,6 +47,9 @@ type mediaConfig struct {
 
 func (m sfuMedia) Join(ctx context.Context, room, participant string, grants meeting.Grants, send func(json.RawMessage)) (meeting.MediaSession, error) {
 	r, err := m.sfu.Room(sfu.RoomID(room))
+	if errors.Is(err, sfu.ErrClosed) {
+		return nil, meeting.ErrMediaStopped
+	}
 	if err != nil {
 		return nil, err
 	}

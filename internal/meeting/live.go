@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -40,6 +41,10 @@ type Media interface {
 	// room. Signals for the participant's browser go through send.
 	Join(ctx context.Context, meeting, participant string, grants Grants, send func(json.RawMessage)) (MediaSession, error)
 }
+
+// ErrMediaStopped is what Media.Join returns once the media server has been
+// stopped (the node is shutting down).
+var ErrMediaStopped = errors.New("meeting: the media server has stopped")
 
 // Grants say what a participant may publish.
 type Grants struct {
@@ -323,7 +328,9 @@ func (s *Service) admitLocked(ctx context.Context, r *room, a *Attendance) {
 		}
 	}
 	var cfg json.RawMessage
-	if ms := s.joinMediaLocked(ctx, r, a); ms != nil {
+	if ms, err := s.joinMediaLocked(ctx, r, a); err != nil {
+		s.log.Error("meeting media: could not join", "meeting", r.m.ID, "err", err)
+	} else if ms != nil {
 		cfg = ms.Config()
 	}
 	chat := ""
@@ -560,27 +567,25 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 	return nil
 }
 
-// joinMediaLocked gives a its media session, or nil (no media server, or it
-// refused). A session the media server ends on its own is replaced (see
-// mediaEnded).
-func (s *Service) joinMediaLocked(ctx context.Context, r *room, a *Attendance) MediaSession {
+// joinMediaLocked gives a its media session; nil without a media server. A
+// session the media server ends on its own is replaced (see mediaEnded).
+func (s *Service) joinMediaLocked(ctx context.Context, r *room, a *Attendance) (MediaSession, error) {
 	if s.media == nil {
-		return nil
+		return nil, nil
 	}
 	grants := Grants{Screen: s.mayShareScreen(ctx, a)}
 	ms, err := s.media.Join(ctx, r.m.ID, a.id, grants, func(sig json.RawMessage) {
 		a.conn.Send(encode(Frame{Type: "meeting.signal", Meeting: r.m.ID, Signal: sig}))
 	})
 	if err != nil {
-		s.log.Error("meeting media: could not join", "meeting", r.m.ID, "err", err)
-		return nil
+		return nil, err
 	}
 	a.media = ms
 	go func() {
 		<-ms.Done()
 		s.mediaEnded(r, a, ms)
 	}()
-	return ms
+	return ms, nil
 }
 
 // mediaEnded runs when one of a's media sessions has ended. A session the
@@ -602,8 +607,12 @@ func (s *Service) mediaEnded(r *room, a *Attendance, ms MediaSession) {
 	a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	next := s.joinMediaLocked(ctx, r, a)
-	if next == nil {
+	next, err := s.joinMediaLocked(ctx, r, a)
+	if errors.Is(err, ErrMediaStopped) {
+		return // the node is shutting down
+	}
+	if err != nil || next == nil {
+		s.log.Error("meeting media: could not start a new session", "meeting", r.m.ID, "err", err)
 		a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID,
 			Message: "Audio and video stopped and could not be started again. Leave the meeting and join again."}))
 		return
