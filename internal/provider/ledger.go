@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -192,14 +193,19 @@ type AccountChecker func(ctx context.Context, tenant ids.TenantID, accounts []id
 
 // Ledger runs the law-enforcement request workflow.
 type Ledger struct {
-	store  LedgerStore
-	keys   Sealer
-	audit  *audit.Log
-	clock  clock.Clock
-	notify CustomerNotifier
-	build  Discloser
-	check  AccountChecker
-	log    *slog.Logger
+	// disclosing lets one disclose step at a time build its package and be
+	// recorded: two operators disclosing the same request at once would
+	// otherwise each build one, and the second, its step refused, would
+	// leave a package nothing points to.
+	disclosing sync.Mutex
+	store      LedgerStore
+	keys       Sealer
+	audit      *audit.Log
+	clock      clock.Clock
+	notify     CustomerNotifier
+	build      Discloser
+	check      AccountChecker
+	log        *slog.Logger
 }
 
 // LedgerOptions configure a Ledger.
@@ -364,6 +370,8 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 	}
 	var disclosure string
 	if st.Kind == "disclose" && len(st.Accounts) > 0 {
+		l.disclosing.Lock()
+		defer l.disclosing.Unlock()
 		var err error
 		if disclosure, err = l.disclose(ctx, id, st); err != nil {
 			return LegalRequest{}, err
@@ -438,9 +446,11 @@ func validAccounts(st Step) error {
 // checker's answer) that the request names, by id or by email address.
 //
 // The package is started first so that a recorded disclosure always has
-// one. Should recording the step then fail (another operator's step came
-// first), the package is left without a request pointing to it: nobody can
-// download it, and its creation is in the operator's audit log.
+// one. Disclose steps take turns on this node (Ledger.disclosing), so a
+// second one finds the request disclosed and builds nothing; only a step on
+// another node at the same moment can still leave a package without a
+// request pointing to it (nobody can download it, and its creation is in
+// the operator's audit log).
 func (l *Ledger) disclose(ctx context.Context, id string, st Step) (string, error) {
 	r, err := l.store.LegalRequest(ctx, id)
 	if err != nil {

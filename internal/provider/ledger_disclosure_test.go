@@ -3,7 +3,10 @@ package provider_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +150,74 @@ func TestLegalDisclosureIsBuiltOnlyAfterTheLedgersChecks(t *testing.T) {
 		}
 		if _, err := l.Request(ctx, principal.Principal{Kind: principal.Member, Tenant: tenant, User: "a1"}, r.ID); errs.CodeOf(err) != errs.Forbidden {
 			t.Fatalf("a tenant user reads the ledger: %v", err)
+		}
+	})
+}
+
+// TestTwoOperatorsDisclosingAtOnceBuildOnePackage: two disclose steps for
+// the same request at the same moment: one is recorded with its package,
+// the other is refused (the request is disclosed by then) and builds none
+// — no package is left that nothing points to.
+func TestTwoOperatorsDisclosingAtOnceBuildOnePackage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		tenant := ids.NewTenant()
+		max := ids.UserID(ids.New())
+		var builds atomic.Int64
+		second := make(chan struct{})
+		l := provider.NewLedger(provider.LedgerOptions{Store: store.Ledger(db), Keys: plainSealer{}, Audit: audit.New(clock.Real{}), Clock: clock.Real{},
+			Disclose: func(_ context.Context, r provider.LegalRequest, _ []ids.UserID, _ []string) (string, error) {
+				// Give the other step every chance to start a build of its own.
+				if builds.Add(1) == 2 {
+					close(second)
+				}
+				select {
+				case <-second:
+				case <-time.After(300 * time.Millisecond):
+				}
+				return "export-" + r.ID + "-" + strconv.FormatInt(builds.Load(), 10), nil
+			},
+			Accounts: func(_ context.Context, _ ids.TenantID, accounts []ids.UserID) ([]string, error) {
+				return []string{"max@acme.example"}, nil
+			}})
+		op := principal.Principal{Kind: principal.Operator, User: "olga"}
+		r, err := l.Enter(ctx, op, provider.Intake{Country: "JP", Instrument: "warrant", Compulsory: true, Customer: provider.CustomerEnterprise,
+			Tenant: tenant, Asked: []string{provider.NonContent}, Details: provider.Details{Agency: "A", Accounts: []string{string(max)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Advance(ctx, op, r.ID, provider.Step{Kind: "review", Decision: "proceed", Scope: []string{provider.NonContent}}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		results := make([]error, 2)
+		for i := range results {
+			wg.Go(func() {
+				_, results[i] = l.Advance(ctx, principal.Principal{Kind: principal.Operator, User: ids.UserID("op" + strconv.Itoa(i))}, r.ID,
+					provider.Step{Kind: "disclose", Scope: []string{provider.NonContent}, Accounts: []ids.UserID{max}})
+			})
+		}
+		wg.Wait()
+		ok, conflict := 0, 0
+		for _, err := range results {
+			switch errs.CodeOf(err) {
+			case "":
+				ok++
+			case errs.Conflict:
+				conflict++
+			default:
+				t.Fatalf("disclose: %v", err)
+			}
+		}
+		if ok != 1 || conflict != 1 {
+			t.Fatalf("two disclosures at once: %v, want one recorded and one refused as a conflict", results)
+		}
+		if n := builds.Load(); n != 1 {
+			t.Fatalf("%d packages built, want 1: the refused step left one that nothing points to", n)
+		}
+		got, err := l.Request(ctx, op, r.ID)
+		if err != nil || got.Status != provider.StatusDisclosed || got.Disclosure != "export-"+r.ID+"-1" {
+			t.Fatalf("the request: %+v %v", got, err)
 		}
 	})
 }
