@@ -125,7 +125,7 @@ func (s *Service) peerOf(ctx context.Context, c Channel, sender ids.UserID) (Cha
 func (s *Service) sealExternal(ctx context.Context, peer Channel, p principal.Principal, view View) (Message, error) {
 	m := Message{ID: ids.New(), Tenant: peer.Tenant, Channel: peer.ID, Author: p.User, Created: view.Created, Version: 1}
 	var err error
-	m.Body, err = s.keys.Seal(ctx, peer.Tenant, bodyAAD(m.ID, 1), []byte(view.Body))
+	m.Body, err = s.keys.Seal(ctx, peer.Tenant, BodyAAD(m.ID, 1), []byte(view.Body))
 	return m, err
 }
 

@@ -42,12 +42,14 @@ type File struct {
 	SealedName  []byte       `json:"-"` // the name as stored: sealed like content
 }
 
-func fileNameAAD(id string) keys.AAD { return keys.AAD{Kind: "chat-file-name", ID: id} }
+// FileNameAAD labels an attachment's sealed name (also opened by retention
+// and eDiscovery).
+func FileNameAAD(id string) keys.AAD { return keys.AAD{Kind: "chat-file-name", ID: id} }
 
 // openFiles opens the stored names of files.
 func (s *Service) openFiles(ctx context.Context, fs []File) ([]File, error) {
 	for i := range fs {
-		b, err := s.keys.Open(ctx, fs[i].Tenant, fileNameAAD(fs[i].ID), fs[i].SealedName)
+		b, err := s.keys.Open(ctx, fs[i].Tenant, FileNameAAD(fs[i].ID), fs[i].SealedName)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +58,9 @@ func (s *Service) openFiles(ctx context.Context, fs []File) ([]File, error) {
 	return fs, nil
 }
 
-func fileKey(id string) string { return "files/" + id }
+// FileKey is where an attachment's sealed content is kept in the blob
+// store (retention and eDiscovery find it there too).
+func FileKey(id string) string { return "files/" + id }
 
 // checkFileName keeps the last path element and refuses names a person
 // could be fooled by.
@@ -139,12 +143,12 @@ func (s *Service) SendFile(ctx context.Context, p principal.Principal, channel, 
 	f := File{ID: ids.New(), Tenant: c.Tenant, Channel: c.ID, Uploader: p.User, Name: name, ContentType: ctype}
 	h := sha256.New()
 	limited := &io.LimitedReader{R: io.MultiReader(bytes.NewReader(head), content), N: s.maxFile + 1}
-	size, err := s.blobs.Put(ctx, c.Tenant, fileKey(f.ID), io.TeeReader(limited, h))
+	size, err := s.blobs.Put(ctx, c.Tenant, FileKey(f.ID), io.TeeReader(limited, h))
 	if err != nil {
 		return View{}, errs.Wrap(errs.CodeOf(err), err, "The file could not be stored: %s", errs.MessageOf(err))
 	}
 	cleanup := func() {
-		if err := s.blobs.Delete(context.WithoutCancel(ctx), c.Tenant, fileKey(f.ID)); err != nil {
+		if err := s.blobs.Delete(context.WithoutCancel(ctx), c.Tenant, FileKey(f.ID)); err != nil {
 			s.log.WarnContext(ctx, "remove unused blob", "file", f.ID, "err", err)
 		}
 	}
@@ -155,7 +159,7 @@ func (s *Service) SendFile(ctx context.Context, p principal.Principal, channel, 
 	f.Size, f.SHA256 = size, hex.EncodeToString(h.Sum(nil))
 	// A file's name can say as much as its content ("layoffs-2027.xlsx"):
 	// it is sealed too.
-	if f.SealedName, err = s.keys.Seal(ctx, c.Tenant, fileNameAAD(f.ID), []byte(name)); err != nil {
+	if f.SealedName, err = s.keys.Seal(ctx, c.Tenant, FileNameAAD(f.ID), []byte(name)); err != nil {
 		cleanup()
 		return View{}, err
 	}
@@ -163,7 +167,7 @@ func (s *Service) SendFile(ctx context.Context, p principal.Principal, channel, 
 	now := s.now()
 	m := Message{ID: ids.New(), Tenant: c.Tenant, Channel: c.ID, Author: p.User, Created: now, Version: 1}
 	f.Message = m.ID
-	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, 1), []byte(caption)); err != nil {
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, BodyAAD(m.ID, 1), []byte(caption)); err != nil {
 		cleanup()
 		return View{}, err
 	}
@@ -213,7 +217,7 @@ func (s *Service) OpenFile(ctx context.Context, p principal.Principal, id string
 		return File{}, nil, err
 	}
 	f = opened[0]
-	rc, err := s.blobs.Get(ctx, f.Tenant, fileKey(f.ID))
+	rc, err := s.blobs.Get(ctx, f.Tenant, FileKey(f.ID))
 	if err != nil {
 		return File{}, nil, err
 	}

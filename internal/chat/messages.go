@@ -13,7 +13,9 @@ import (
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
-func bodyAAD(message string, version int) keys.AAD {
+// BodyAAD labels the sealed body of a message's version. Retention and
+// eDiscovery open bodies with it too: it is the one place it is spelled.
+func BodyAAD(message string, version int) keys.AAD {
 	return keys.AAD{Kind: "chat-message", ID: message + "/" + strconv.Itoa(version)}
 }
 
@@ -104,7 +106,7 @@ func (s *Service) SendWith(ctx context.Context, p principal.Principal, channel, 
 			return View{}, err
 		}
 	}
-	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, 1), []byte(body)); err != nil {
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, BodyAAD(m.ID, 1), []byte(body)); err != nil {
 		return View{}, err
 	}
 	view := View{ID: m.ID, Channel: c.ID, Thread: thread, Author: p.User, Created: now, Body: body, Mentions: mentions}
@@ -170,7 +172,7 @@ func (s *Service) view(ctx context.Context, m Message, reactions map[string][]id
 		v.Deleted = true
 		return v, nil
 	}
-	b, err := s.keys.Open(ctx, m.Tenant, bodyAAD(m.ID, m.Version), m.Body)
+	b, err := s.keys.Open(ctx, m.Tenant, BodyAAD(m.ID, m.Version), m.Body)
 	if err != nil {
 		return View{}, err
 	}
@@ -278,7 +280,7 @@ func (s *Service) EditWith(ctx context.Context, p principal.Principal, id, body 
 	previous := m.Body
 	m.Version++
 	m.Edited = now
-	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, m.Version), []byte(body)); err != nil {
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, BodyAAD(m.ID, m.Version), []byte(body)); err != nil {
 		return View{}, err
 	}
 	view := View{ID: m.ID, Channel: c.ID, Seq: m.Seq, Thread: m.Thread, Author: m.Author, Created: m.Created, Edited: now, Body: body, Mentions: mentions}
@@ -379,7 +381,7 @@ func (s *Service) deleteMessage(ctx context.Context, p principal.Principal, m Me
 	previous := m.Body
 	m.Deleted = now
 	m.Version++
-	if m.Body, err = s.keys.Seal(ctx, c.Tenant, bodyAAD(m.ID, m.Version), nil); err != nil {
+	if m.Body, err = s.keys.Seal(ctx, c.Tenant, BodyAAD(m.ID, m.Version), nil); err != nil {
 		return err
 	}
 	var ev Event

@@ -272,7 +272,7 @@ func (s *Service) appendEvent(ctx context.Context, tx Tx, c Channel, pl *Payload
 	if err != nil {
 		return Event{}, err
 	}
-	sealed, err := s.keys.Seal(ctx, c.Tenant, eventAAD(c.ID, seq), b)
+	sealed, err := s.keys.Seal(ctx, c.Tenant, EventAAD(c.ID, seq), b)
 	if err != nil {
 		return Event{}, err
 	}
@@ -283,13 +283,14 @@ func (s *Service) appendEvent(ctx context.Context, tx Tx, c Channel, pl *Payload
 	return e, tx.InsertEvent(ctx, e)
 }
 
-func eventAAD(channel string, seq int64) keys.AAD {
+// EventAAD labels a channel event's sealed payload (also opened by retention).
+func EventAAD(channel string, seq int64) keys.AAD {
 	return keys.AAD{Kind: "chat-event", ID: channel + "/" + strconv.FormatInt(seq, 10)}
 }
 
 // OpenEvent opens an event's payload.
 func (s *Service) OpenEvent(ctx context.Context, tenant ids.TenantID, channel string, seq int64, sealed []byte) ([]byte, error) {
-	return s.keys.Open(ctx, tenant, eventAAD(channel, seq), sealed)
+	return s.keys.Open(ctx, tenant, EventAAD(channel, seq), sealed)
 }
 
 // publish hands committed events to the bus. A failure is logged, not

@@ -418,9 +418,6 @@ func (s RetentionStore) AttachmentNames(ctx context.Context, message string) (ma
 
 // ---- purge
 
-// retFileKey is where package chat keeps an attachment's content.
-func retFileKey(id string) string { return "files/" + id }
-
 func (tx *Tx) retIDs(ctx context.Context, q string, args ...any) ([]string, error) {
 	rows, err := tx.queryOnce(ctx, q, args...)
 	if err != nil {
@@ -492,7 +489,7 @@ func (tx *Tx) PurgeMessages(ctx context.Context, tenant ids.TenantID, list []str
 	}
 	keys := make([]string, len(files))
 	for i, f := range files {
-		keys[i] = retFileKey(f)
+		keys[i] = chat.FileKey(f)
 	}
 	steps := []struct {
 		n *int64

@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
@@ -855,7 +856,7 @@ func (b *builder) messages(ctx context.Context) error {
 	if len(files) > 0 {
 		if err := b.writePart(ctx, false, func(tw *tar.Writer, m *manifest) error {
 			for _, f := range files {
-				rc, err := s.o.Blobs.Get(ctx, f.Tenant, fileKey(f.ID))
+				rc, err := s.o.Blobs.Get(ctx, f.Tenant, chat.FileKey(f.ID))
 				if err != nil {
 					return err
 				}

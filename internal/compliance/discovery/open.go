@@ -86,7 +86,7 @@ func (o *opener) item(ctx context.Context, id string) (Item, error) {
 		return Item{}, err
 	}
 	for _, f := range files[m.ID] {
-		name, err := o.s.o.Keys.Open(ctx, f.Tenant, fileNameAAD(f.ID), f.SealedName)
+		name, err := o.s.o.Keys.Open(ctx, f.Tenant, chat.FileNameAAD(f.ID), f.SealedName)
 		if err != nil {
 			return Item{}, err
 		}
@@ -171,7 +171,7 @@ func (o *opener) records(ctx context.Context, ms []chat.Message) ([]Record, []ch
 			r.Versions = append(r.Versions, RecVersion{Version: ver.Version, Body: pv.Body, Replaced: ver.Replaced})
 		}
 		for _, f := range files[m.ID] {
-			name, err := o.s.o.Keys.Open(ctx, f.Tenant, fileNameAAD(f.ID), f.SealedName)
+			name, err := o.s.o.Keys.Open(ctx, f.Tenant, chat.FileNameAAD(f.ID), f.SealedName)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -25,12 +25,6 @@ import (
 
 func queryAAD(id string) keys.AAD { return keys.AAD{Kind: "discovery-query", ID: id} }
 
-// fileNameAAD is how chat seals an attachment's name (chat.fileNameAAD).
-func fileNameAAD(id string) keys.AAD { return keys.AAD{Kind: "chat-file-name", ID: id} }
-
-// fileKey is where chat keeps an attachment's content (chat.fileKey).
-func fileKey(id string) string { return "files/" + id }
-
 // fold makes text comparable as chat search does: compatibility-normalised
 // and lower-cased, so that full-width and half-width forms match.
 func fold(s string) string { return strings.ToLower(norm.NFKC.String(s)) }
@@ -583,7 +577,7 @@ func (s *Service) match(ctx context.Context, tenant ids.TenantID, q Query, words
 			texts = append(texts, fold(v.Body))
 		}
 		for _, f := range files[m.ID] {
-			name, err := s.o.Keys.Open(ctx, f.Tenant, fileNameAAD(f.ID), f.SealedName)
+			name, err := s.o.Keys.Open(ctx, f.Tenant, chat.FileNameAAD(f.ID), f.SealedName)
 			if err != nil {
 				return nil, err
 			}

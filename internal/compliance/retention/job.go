@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/jobs"
-	"github.com/kaigi/kaigi/internal/keys"
 	"github.com/kaigi/kaigi/internal/principal"
 )
 
@@ -182,10 +182,6 @@ func (s *Service) sweep(ctx context.Context, run *jobs.Run, c cursor, author ids
 	return c, nil
 }
 
-func eventAAD(channel string, seq int64) keys.AAD {
-	return keys.AAD{Kind: "chat-event", ID: channel + "/" + strconv.FormatInt(seq, 10)}
-}
-
 // linkEvents records, for the channel events written before events named
 // their message, which message each carries, so that deleting a message
 // deletes them too. It opens their payloads for the message's id only
@@ -203,7 +199,7 @@ func (s *Service) linkEvents(ctx context.Context, tenant ids.TenantID) error {
 		links := make([]EventLink, len(evs))
 		for i, e := range evs {
 			links[i] = EventLink{Channel: e.Channel, Seq: e.Seq, Message: "-"}
-			pt, err := s.o.Keys.Open(ctx, tenant, eventAAD(e.Channel, e.Seq), e.Payload)
+			pt, err := s.o.Keys.Open(ctx, tenant, chat.EventAAD(e.Channel, e.Seq), e.Payload)
 			if err != nil {
 				s.o.Log.Warn("retention: an event does not open; it is kept", "tenant", string(tenant), "channel", e.Channel, "seq", e.Seq, "err", err)
 				continue

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kaigi/kaigi/internal/audit"
+	"github.com/kaigi/kaigi/internal/chat"
 	"github.com/kaigi/kaigi/internal/clock"
 	"github.com/kaigi/kaigi/internal/errs"
 	"github.com/kaigi/kaigi/internal/ids"
@@ -557,10 +558,6 @@ func (e *evaluator) fate(ctx context.Context, it Item, now time.Time) (Fate, err
 	return Decide(it, e.policies, covering, now), nil
 }
 
-func bodyAAD(message string, version int) keys.AAD {
-	return keys.AAD{Kind: "chat-message", ID: message + "/" + strconv.Itoa(version)}
-}
-
 // texts opens every version of a message's body and its attachments' names.
 func (s *Service) texts(ctx context.Context, it Item) ([]string, error) {
 	bodies, err := s.o.Store.MessageBodies(ctx, it.ID)
@@ -569,7 +566,7 @@ func (s *Service) texts(ctx context.Context, it Item) ([]string, error) {
 	}
 	out := make([]string, 0, len(bodies))
 	for _, b := range bodies {
-		pt, err := s.o.Keys.Open(ctx, it.Tenant, bodyAAD(it.ID, b.Version), b.Body)
+		pt, err := s.o.Keys.Open(ctx, it.Tenant, chat.BodyAAD(it.ID, b.Version), b.Body)
 		if err != nil {
 			return nil, err
 		}
@@ -580,7 +577,7 @@ func (s *Service) texts(ctx context.Context, it Item) ([]string, error) {
 		return nil, err
 	}
 	for id, sealed := range names {
-		pt, err := s.o.Keys.Open(ctx, it.Tenant, keys.AAD{Kind: "chat-file-name", ID: id}, sealed)
+		pt, err := s.o.Keys.Open(ctx, it.Tenant, chat.FileNameAAD(id), sealed)
 		if err != nil {
 			return nil, err
 		}
