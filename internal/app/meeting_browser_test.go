@@ -121,22 +121,26 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	}
 	// ICE and DTLS take longer than the usual wait when the machine is
 	// busy (the race detector, other browsers): allow a minute.
-	for _, u := range []ui{org, guest} {
-		arriving := `(() => {
-			const n = id => Number((document.getElementById(id) || {}).textContent || 0);
-			return n("meet-health-audio-bytes") > 0 && n("meet-health-frames") > 10;
-		})()`
-		for deadline := time.Now().Add(time.Minute); !eval[bool](u, arriving); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				diagnose()
-				for _, v := range []ui{org, guest} {
-					t.Logf("diagnostics: a page's people %q, connection %q", eval[string](v, `(document.getElementById("meet-people") || {}).innerText || ""`),
-						eval[string](v, `["meet-health-state", "meet-health-negotiation", "meet-health-bytes", "meet-health-audio-bytes", "meet-health-frames", "meet-health-layers"].map((id) => (document.getElementById(id) || {}).textContent || "-").join(" / ")`))
+	mediaArriving := func(what string) {
+		t.Helper()
+		for _, u := range []ui{org, guest} {
+			arriving := `(() => {
+				const n = id => Number((document.getElementById(id) || {}).textContent || 0);
+				return n("meet-health-audio-bytes") > 0 && n("meet-health-frames") > 10;
+			})()`
+			for deadline := time.Now().Add(time.Minute); !eval[bool](u, arriving); time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					diagnose()
+					for _, v := range []ui{org, guest} {
+						t.Logf("diagnostics: a page's people %q, connection %q", eval[string](v, `(document.getElementById("meet-people") || {}).innerText || ""`),
+							eval[string](v, `["meet-health-state", "meet-health-negotiation", "meet-health-bytes", "meet-health-audio-bytes", "meet-health-frames", "meet-health-layers"].map((id) => (document.getElementById(id) || {}).textContent || "-").join(" / ")`))
+					}
+					u.waitUntil(what, arriving) // fails with the page's state
 				}
-				u.waitUntil("audio and video arriving", arriving) // fails with the page's state
 			}
 		}
 	}
+	mediaArriving("audio and video arriving")
 	b1, a1, f1 := stats(guest)
 	o1, oa1, of1 := stats(org)
 	// Each page refreshes its numbers once a second: wait for both.
@@ -181,18 +185,7 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 		t.Fatalf("the guest %q has no media session to drop", guestID)
 	}
 	guest.waitUntil("a new peer connection (its counters start over)", `Number(document.getElementById("meet-health-frames").textContent) < `+strconv.Itoa(before))
-	for _, u := range []ui{org, guest} {
-		arriving := `(() => {
-			const n = id => Number((document.getElementById(id) || {}).textContent || 0);
-			return n("meet-health-audio-bytes") > 0 && n("meet-health-frames") > 10;
-		})()`
-		for deadline := time.Now().Add(time.Minute); !eval[bool](u, arriving); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				diagnose()
-				u.waitUntil("audio and video arriving after the guest's media session was replaced", arriving)
-			}
-		}
-	}
+	mediaArriving("audio and video arriving after the guest's media session was replaced")
 	since := frames(org)
 	org.waitUntil("the guest's media reaching the organiser again", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(since+20))
 	guest.waitUntil("several video layers sent again", `Number((document.getElementById("meet-health-layers") || {}).textContent || 0) >= 2`)
