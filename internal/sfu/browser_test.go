@@ -132,3 +132,56 @@ func TestABrowserOffersItsMediaAfterAnsweringTheServer(t *testing.T) {
 		})
 	}
 }
+
+// TestTheServersHeaderExtensionIDsAreChromiums pins the ids the server
+// offers to Chromium's defaults (see headerExtensions), whatever order pion
+// would number them in.
+func TestTheServersHeaderExtensionIDsAreChromiums(t *testing.T) {
+	s, rec := newTestSFU(t, nil)
+	r, err := s.Room("ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPublisher(t, r, "alice")
+	published(t, rec, "alice", webrtc.RTPCodecTypeAudio)
+	published(t, rec, "alice", webrtc.RTPCodecTypeVideo)
+	offers := make(chan string, 64)
+	if _, err := r.Join("bob", JoinOptions{OnSignal: func(s Signal) {
+		if s.Type == SignalOffer {
+			offers <- s.SDP
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var offer string
+	select {
+	case offer = <-offers:
+	case <-time.After(connectTimeout):
+		t.Fatal("no offer from the server")
+	}
+	want := map[string]int{
+		"urn:ietf:params:rtp-hdrext:ssrc-audio-level":                               1,
+		"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01": 3,
+		"urn:ietf:params:rtp-hdrext:sdes:mid":                                       4,
+		"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id":                             10,
+		"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id":                    11,
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(offer, "\r\n") {
+		rest, ok := strings.CutPrefix(l, "a=extmap:")
+		if !ok {
+			continue
+		}
+		id, uri, _ := strings.Cut(rest, " ")
+		n, _ := strconv.Atoi(id)
+		if w, known := want[uri]; !known || n != w {
+			t.Errorf("the server offers %s as id %d; Chromium's is %d (0: the server should not offer it)", uri, n, w)
+		}
+		seen[uri] = true
+	}
+	for uri := range want {
+		if !seen[uri] {
+			t.Errorf("the server does not offer %s", uri)
+		}
+	}
+}
