@@ -27,32 +27,7 @@ func TestABrowserOffersItsMediaAfterAnsweringTheServer(t *testing.T) {
 		rollback bool
 	}{{"its media added after the answer", false}, {"its first offer rolled back", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := s.Room(RoomID("browser-" + strconv.FormatBool(tc.rollback)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			startPublisher(t, r, "alice")
-			published(t, rec, "alice", webrtc.RTPCodecTypeAudio)
-			published(t, rec, "alice", webrtc.RTPCodecTypeVideo)
-			signals := make(chan Signal, 64)
-			p, err := r.Join("bob", JoinOptions{OnSignal: func(s Signal) { signals <- s }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			next := func(want SignalType) Signal {
-				t.Helper()
-				timeout := time.After(connectTimeout)
-				for {
-					select {
-					case s := <-signals:
-						if s.Type == want {
-							return s
-						}
-					case <-timeout:
-						t.Fatalf("no %s from the server", want)
-					}
-				}
-			}
+			p, signals, next := joinAfterAlice(t, s, rec, RoomID("browser-"+strconv.FormatBool(tc.rollback)))
 			offer := next(SignalOffer)
 
 			page := b.NewPage(t)
@@ -138,27 +113,8 @@ func TestABrowserOffersItsMediaAfterAnsweringTheServer(t *testing.T) {
 // would number them in.
 func TestTheServersHeaderExtensionIDsAreChromiums(t *testing.T) {
 	s, rec := newTestSFU(t, nil)
-	r, err := s.Room("ids")
-	if err != nil {
-		t.Fatal(err)
-	}
-	startPublisher(t, r, "alice")
-	published(t, rec, "alice", webrtc.RTPCodecTypeAudio)
-	published(t, rec, "alice", webrtc.RTPCodecTypeVideo)
-	offers := make(chan string, 64)
-	if _, err := r.Join("bob", JoinOptions{OnSignal: func(s Signal) {
-		if s.Type == SignalOffer {
-			offers <- s.SDP
-		}
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	var offer string
-	select {
-	case offer = <-offers:
-	case <-time.After(connectTimeout):
-		t.Fatal("no offer from the server")
-	}
+	_, _, next := joinAfterAlice(t, s, rec, "ids")
+	offer := next(SignalOffer).SDP
 	want := map[string]int{
 		"urn:ietf:params:rtp-hdrext:ssrc-audio-level":                               1,
 		"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01": 3,
@@ -184,4 +140,38 @@ func TestTheServersHeaderExtensionIDsAreChromiums(t *testing.T) {
 			t.Errorf("the server does not offer %s", uri)
 		}
 	}
+}
+
+// joinAfterAlice joins bob to a room where alice already publishes audio
+// and video: the server offers him her tracks. next returns the next signal
+// of a type sent to bob, skipping others.
+func joinAfterAlice(t *testing.T, s *SFU, rec *eventRecorder, room RoomID) (*Participant, chan Signal, func(SignalType) Signal) {
+	t.Helper()
+	r, err := s.Room(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPublisher(t, r, "alice")
+	published(t, rec, "alice", webrtc.RTPCodecTypeAudio)
+	published(t, rec, "alice", webrtc.RTPCodecTypeVideo)
+	signals := make(chan Signal, 64)
+	p, err := r.Join("bob", JoinOptions{OnSignal: func(s Signal) { signals <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(want SignalType) Signal {
+		t.Helper()
+		timeout := time.After(connectTimeout)
+		for {
+			select {
+			case s := <-signals:
+				if s.Type == want {
+					return s
+				}
+			case <-timeout:
+				t.Fatalf("no %s from the server", want)
+			}
+		}
+	}
+	return p, signals, next
 }
