@@ -606,4 +606,25 @@ func TestPresentersAdmitOnlyWhenTheMeetingSaysSo(t *testing.T) {
 	if i := slices.IndexFunc(f.Participants, func(p meeting.Participant) bool { return p.ID == g.ID() }); i < 0 || f.Participants[i].Audio {
 		t.Fatalf("the guest is shown muted: %+v", f.Participants)
 	}
+	// A media session the media server replaces (the guest's connection
+	// failed) keeps the organiser's mute.
+	if muted, ok := w.s.MediaMuted(m.ID, g.ID()); !ok || !muted {
+		t.Fatalf("the guest's media session: muted %v, exists %v", muted, ok)
+	}
+	if !w.s.DropMedia(m.ID, g.ID()) {
+		t.Fatal("the guest has no media session to drop")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, ok := gf.last("meeting.media"); ok {
+			if muted, ok := w.s.MediaMuted(m.ID, g.ID()); ok {
+				if !muted {
+					t.Fatal("the replacement media session forwards the audio the organiser muted")
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no replacement media session for the guest")
+		}
+	}
 }

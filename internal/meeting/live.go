@@ -164,6 +164,9 @@ type Attendance struct {
 	part   Participant
 	media  MediaSession
 	rejoin string
+	// mutedByOrganiser: an organiser muted a; a replacement media session
+	// is muted too.
+	mutedByOrganiser bool
 }
 
 // Attendance states.
@@ -556,6 +559,7 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 				return errGoneNow
 			}
 			t.part.Audio = false
+			t.mutedByOrganiser = true
 			if t.media != nil {
 				t.media.SetMuted("audio", true)
 			}
@@ -616,6 +620,9 @@ func (s *Service) mediaEnded(r *room, a *Attendance, ms MediaSession) {
 		a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID,
 			Message: "Audio and video stopped and could not be started again. Leave the meeting and join again."}))
 		return
+	}
+	if a.mutedByOrganiser {
+		next.SetMuted("audio", true)
 	}
 	a.conn.Send(encode(Frame{Type: "meeting.media", Meeting: r.m.ID, Media: next.Config()}))
 }

@@ -410,6 +410,14 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) {
 	}
 }
 
+// Muted reports whether what the participant publishes of kind is not
+// forwarded (SetMuted).
+func (p *Participant) Muted(kind webrtc.RTPCodecType) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mutedKind[kind]
+}
+
 // SetTrackMuted stops or resumes forwarding of one published track, e.g. the
 // screen share but not the camera.
 func (p *Participant) SetTrackMuted(id TrackID, muted bool) error {

@@ -562,8 +562,8 @@ function live(root, title, status, code, info, stream, name) {
             pc.addTransceiver(tr, { direction: "sendrecv", streams: [stream] });
           }
         }
-        send({ type: "meeting.do", action: "media", kind: "audio", on: stream.getAudioTracks().length > 0 });
-        send({ type: "meeting.do", action: "media", kind: "video", on: stream.getVideoTracks().length > 0 });
+        send({ type: "meeting.do", action: "media", kind: "audio", on: stream.getAudioTracks().some((tr) => tr.enabled) });
+        send({ type: "meeting.do", action: "media", kind: "video", on: stream.getVideoTracks().some((tr) => tr.enabled) });
       } else {
         // Receive only: ask for the others' media all the same.
         pc.addTransceiver("audio", { direction: "recvonly" });
