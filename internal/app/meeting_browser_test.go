@@ -155,9 +155,15 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 		t.Errorf("the organiser's inbound media does not grow: bytes %d→%d, audio %d→%d, frames %d→%d", o1, o2, oa1, oa2, of1, of2)
 	}
 	// All media goes over the loopback: each browser's chosen route is to
-	// the server's loopback address (the SFU listens on nothing else).
+	// the server's loopback address (the SFU listens on nothing else; UDP,
+	// or ICE-TCP when the browser settles on that).
 	for _, u := range []ui{org, guest} {
-		u.waitUntil("a route to the media server", `/^udp 127\.0\.0\.1:\d+$/.test((document.getElementById("meet-health-route") || {}).textContent || "")`)
+		route := `(document.getElementById("meet-health-route") || {}).textContent || ""`
+		for deadline := time.Now().Add(15 * time.Second); !eval[bool](u, `/^(udp|tcp) 127\.0\.0\.1:\d+$/.test(`+route+`)`); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the route to the media server is %q, want the server's loopback address", eval[string](u, route))
+			}
+		}
 	}
 	// The camera goes out in simulcast layers, of which the server picks
 	// the one each grid needs.

@@ -694,11 +694,12 @@ function live(root, title, status, code, info, stream, name) {
     let route = "";
     const report = await pc.getStats();
     report.forEach((s) => {
-      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-        const remote = report.get(s.remoteCandidateId);
-        if (remote) {
-          route = `${remote.protocol} ${remote.address}:${remote.port}`;
-        }
+      // The pair the transport uses now (other pairs may have been
+      // nominated on the way).
+      const pair = s.type === "transport" && s.selectedCandidatePairId ? report.get(s.selectedCandidatePairId) : null;
+      const remote = pair && report.get(pair.remoteCandidateId);
+      if (remote) {
+        route = `${remote.protocol} ${remote.address}:${remote.port}`;
       }
       if (s.type === "outbound-rtp" && s.kind === "video" && (s.bytesSent || 0) > 0) {
         layers++;

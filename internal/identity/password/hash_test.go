@@ -381,12 +381,19 @@ func TestDummyVerifyTiming(t *testing.T) {
 		f()
 		return time.Since(start)
 	}
+	// A busy machine (CI runs packages side by side) can slow every run of
+	// one of them: keep measuring, up to 21 runs each, until the fastest
+	// runs agree. A real difference in cost fails however long it runs.
 	verify, dummy := time.Duration(1<<62), time.Duration(1<<62)
-	for range 7 {
+	ratio := 0.0
+	for i := range 21 {
 		verify = min(verify, timed(func() { _, _, _ = password.Verify(h, "wrong password here") }))
 		dummy = min(dummy, timed(func() { password.DummyVerify("wrong password here") }))
+		ratio = float64(dummy) / float64(verify)
+		if i >= 6 && ratio >= 0.67 && ratio <= 1.5 {
+			break
+		}
 	}
-	ratio := float64(dummy) / float64(verify)
 	t.Logf("fastest Verify %v, DummyVerify %v, ratio %.2f", verify, dummy, ratio)
 	if ratio < 0.67 || ratio > 1.5 {
 		t.Errorf("DummyVerify takes %v, Verify %v: not the same cost", dummy, verify)
