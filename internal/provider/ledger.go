@@ -369,11 +369,14 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 		return LegalRequest{}, err
 	}
 	var disclosure string
+	unlock := func() {}
 	if st.Kind == "disclose" && len(st.Accounts) > 0 {
+		// Held until the step is recorded, not while the customer is told.
 		l.disclosing.Lock()
-		defer l.disclosing.Unlock()
+		unlock = l.disclosing.Unlock
 		var err error
 		if disclosure, err = l.disclose(ctx, id, st); err != nil {
+			unlock()
 			return LegalRequest{}, err
 		}
 	}
@@ -402,6 +405,7 @@ func (l *Ledger) Advance(ctx context.Context, p principal.Principal, id string, 
 		out = r
 		return l.chain(ctx, tx, p, r, st.Kind, st)
 	})
+	unlock()
 	if err != nil {
 		return LegalRequest{}, err
 	}
