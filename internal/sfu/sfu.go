@@ -181,7 +181,8 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 // headerExtensions are the RTP header extensions the server negotiates, in
 // the order that gives each the id Chromium gives it by default: pion
 // numbers extensions from 1 in the order they are registered, and those
-// registered for no kind hold their id without ever being offered.
+// registered for no kind (kinds nil) hold their id without ever being
+// offered.
 //
 // The ids must agree because Chromium, offering its own microphone and
 // camera after answering the server's offer (its first offer rolled back
@@ -193,17 +194,17 @@ var headerExtensions = []struct {
 	uri   string
 	kinds []webrtc.RTPCodecType
 }{
-	{audioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},                                                              // 1
-	{sdp.ABSSendTimeURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},                                                       // 2, not used
-	{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},                               // 3, see ConfigureTWCCSender
-	{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},                                   // 4
-	{"http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},             // 5, not used
-	{"http://www.webrtc.org/experiments/rtp-hdrext/video-content-type", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},        // 6, not used
-	{"http://www.webrtc.org/experiments/rtp-hdrext/video-timing", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},              // 7, not used
-	{"http://www.webrtc.org/experiments/rtp-hdrext/color-space", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}},               // 8, not used
-	{"http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00", []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown}}, // 9, not used
-	{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                                                     // 10, simulcast
-	{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                                               // 11, simulcast
+	{audioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}}, // 1
+	{sdp.ABSSendTimeURI, nil}, // 2, not used
+	{sdp.TransportCCURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}}, // 3, see ConfigureTWCCSender
+	{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},     // 4
+	{"http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", nil},                             // 5, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-content-type", nil},                        // 6, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-timing", nil},                              // 7, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/color-space", nil},                               // 8, not used
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00", nil},                 // 9, not used
+	{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                       // 10, simulcast
+	{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},                 // 11, simulcast
 }
 
 // buildAPI sets up codecs, header extensions, interceptors and ICE transport
@@ -225,7 +226,11 @@ func (s *SFU) buildAPI() error {
 		}
 	}
 	for _, e := range headerExtensions {
-		for _, kind := range e.kinds {
+		kinds := e.kinds
+		if kinds == nil {
+			kinds = []webrtc.RTPCodecType{webrtc.RTPCodecTypeUnknown} // the id is held
+		}
+		for _, kind := range kinds {
 			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, kind); err != nil {
 				return fmt.Errorf("sfu: register header extension %s: %w", e.uri, err)
 			}
