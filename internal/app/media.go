@@ -177,7 +177,6 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	if err != nil {
 		return nil, err
 	}
-	var sref *sfu.SFU // for the event handler, once the SFU exists
 	sc := sfu.Config{UDPAddr: cfg.MediaUDPAddr, TCPAddr: cfg.MediaTCPAddr, DisableTCP: cfg.MediaTCPAddr == "off",
 		IncludeLoopback: cfg.MediaLoopback, Logger: log, Metrics: metrics, Clock: a.Clock,
 		Limits: sfu.Limits{ParticipantsPerRoom: int(cfg.MediaMaxParticipantsPerRoom)},
@@ -188,8 +187,8 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 					a.Meetings.Speaking(string(e.Room), string(e.Participant))
 				}
 			case sfu.EventTrackPublished, sfu.EventTrackUnpublished, sfu.EventConnectionState:
-				if sref != nil {
-					fitGrid(sref, e.Room)
+				if a.sfu != nil { // set once the SFU exists
+					fitGrid(a.sfu, e.Room)
 				}
 			}
 		}}
@@ -215,7 +214,6 @@ func (a *App) startMedia(cfg config.Config, log *slog.Logger) (meeting.Media, er
 	if err != nil {
 		return nil, err
 	}
-	sref = s
 	a.sfu = s
 	m := sfuMedia{sfu: s, log: log, blobs: a.Blobs, recs: &sync.WaitGroup{}}
 	a.closers = append(a.closers, func() error {
