@@ -647,13 +647,21 @@ function live(root, title, status, code, info, stream, name) {
 
   function stopMedia() {
     clearInterval(statsTimer);
+    closePeer();
+  }
+
+  // closePeer ends the peer connection; signals of a later media session
+  // wait for its own (earlySignals), and those queued for this one are
+  // dropped with it.
+  function closePeer() {
     if (pc) {
       pc.close();
       pc = null;
     }
-    // Signals of a later media session wait for its peer connection.
     onSignal.handle = null;
     earlySignals.length = 0;
+    signalChain = Promise.resolve();
+    signalCounts.candidates = signalCounts.sent = 0;
     streams.clear();
   }
 
@@ -662,13 +670,7 @@ function live(root, title, status, code, info, stream, name) {
       if (screen) {
         shareScreen(); // stops it: the new connection starts with camera and microphone
       }
-      pc.close();
-      pc = null;
-      onSignal.handle = null;
-      earlySignals.length = 0;
-      signalChain = Promise.resolve();
-      signalCounts.candidates = signalCounts.sent = 0;
-      streams.clear();
+      closePeer();
       reconnecting = true;
       flash({ messageKey: "meet.reconnecting" });
     }
