@@ -6,37 +6,31 @@ import (
 	"github.com/kaigi/kaigi/internal/sfu"
 )
 
-// DropMedia has the media server end a meeting participant's session on its
-// own, as it does when their connection fails; false if there is none.
-func (a *App) DropMedia(meeting, participant string) bool {
+// mediaParticipant is a meeting participant's session on the media server.
+func (a *App) mediaParticipant(meeting, participant string) (*sfu.Participant, bool) {
 	if a.sfu == nil {
-		return false
+		return nil, false
 	}
 	r, ok := a.sfu.LookupRoom(sfu.RoomID(meeting))
 	if !ok {
-		return false
+		return nil, false
 	}
-	p, ok := r.Participant(sfu.ParticipantID(participant))
-	if !ok {
-		return false
+	return r.Participant(sfu.ParticipantID(participant))
+}
+
+// DropMedia has the media server end a meeting participant's session on its
+// own, as it does when their connection fails; false if there is none.
+func (a *App) DropMedia(meeting, participant string) bool {
+	p, ok := a.mediaParticipant(meeting, participant)
+	if ok {
+		p.Remove()
 	}
-	p.Remove()
-	return true
+	return ok
 }
 
 // MediaMuted reports whether the media server forwards a participant's
 // audio; ok is false while they have no media session.
 func (a *App) MediaMuted(meeting, participant string) (muted, ok bool) {
-	if a.sfu == nil {
-		return false, false
-	}
-	r, ok := a.sfu.LookupRoom(sfu.RoomID(meeting))
-	if !ok {
-		return false, false
-	}
-	p, ok := r.Participant(sfu.ParticipantID(participant))
-	if !ok {
-		return false, false
-	}
-	return p.Muted(webrtc.RTPCodecTypeAudio), true
+	p, ok := a.mediaParticipant(meeting, participant)
+	return ok && p.Muted(webrtc.RTPCodecTypeAudio), ok
 }
