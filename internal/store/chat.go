@@ -205,7 +205,11 @@ func (db *DB) ChannelsOf(ctx context.Context, account ids.UserID) ([]chat.Channe
 		c.ReadSeq = read
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Clients resume from these channels' last sequence numbers (see DB.durable).
+	return out, db.durable()
 }
 
 func (db *DB) IsChannelMember(ctx context.Context, channel string, account ids.UserID) (bool, error) {
@@ -295,7 +299,11 @@ func (db *DB) Messages(ctx context.Context, channel string, before int64, limit 
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Clients resume from the sequence numbers they read (see DB.durable).
+	return out, db.durable()
 }
 
 // Reactions returns the reactions of messages, by message and emoji.
@@ -352,7 +360,11 @@ func (db *DB) Events(ctx context.Context, channel string, after int64, limit int
 		e.Tenant, e.At = ids.TenantID(tenant), fromNS(at)
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Clients resume from the sequence numbers they read (see DB.durable).
+	return out, db.durable()
 }
 
 // ---- files

@@ -16,8 +16,10 @@ import (
 // takes the write gate becomes the leader and runs every waiting
 // transaction in one SQLite transaction, each in a savepoint of its own (a
 // failing one is rolled back alone), then commits once. Each caller's
-// InTx returns only after that commit, so what it wrote is as durable as
-// before; one fsync now covers the batch.
+// InTx returns only after that commit is on disk, so what it wrote is as
+// durable as before; one fsync now covers the batch (and, see walsync.go,
+// the fsync runs after the writer is free, shared by the batches committed
+// meanwhile).
 
 // maxBatch bounds the transactions committed together.
 const maxBatch = 64
@@ -58,8 +60,9 @@ func (db *DB) inGroupTx(ctx context.Context, fn func(tx *Tx) error) error {
 			return err
 		default:
 		}
-		db.runBatch(ctx)
+		committed, n := db.runBatch(ctx)
 		<-db.writes
+		db.answer(committed, n)
 		return <-req.done
 	case <-ctx.Done():
 		return b.abandon(req, fmt.Errorf("begin: %w", ctx.Err()))
@@ -84,13 +87,15 @@ func (b *batcher) abandon(req *txReq, err error) error {
 }
 
 // runBatch commits the waiting transactions together. The caller holds
-// the write gate.
-func (db *DB) runBatch(ctx context.Context) {
+// the write gate. Those that failed hear so at once; those committed are
+// returned with the commit's number (see walSyncer), to be answered (see
+// answer) once the write gate is released.
+func (db *DB) runBatch(ctx context.Context) (committed []*txReq, n uint64) {
 	b := &db.batch
 	b.mu.Lock()
-	n := min(len(b.queue), maxBatch)
-	reqs := slices.Clone(b.queue[:n])
-	b.queue = slices.Delete(b.queue, 0, n)
+	size := min(len(b.queue), maxBatch)
+	reqs := slices.Clone(b.queue[:size])
+	b.queue = slices.Delete(b.queue, 0, size)
 	b.mu.Unlock()
 	if len(reqs) == 0 {
 		return
@@ -102,11 +107,12 @@ func (db *DB) runBatch(ctx context.Context) {
 	}
 	// The batch's own context must outlive any one caller's cancellation.
 	bctx := context.WithoutCancel(ctx)
-	stx, err := db.sql.BeginTx(bctx, nil)
+	stx, end, err := db.beginBatch(bctx)
 	if err != nil {
 		fail(fmt.Errorf("begin: %w", err), reqs)
-		return
+		return nil, 0
 	}
+	defer end()
 	tx := &Tx{tx: stx, dialect: db.dialect, stmts: db.stmts, detached: true}
 	if len(reqs) == 1 {
 		// Alone in the batch: no savepoint is needed to undo it alone.
@@ -122,14 +128,13 @@ func (db *DB) runBatch(ctx context.Context) {
 			r.done <- err
 			return
 		}
-		if err := stx.Commit(); err != nil {
+		n, err = db.commitBatch(stx)
+		if err != nil {
 			r.done <- fmt.Errorf("commit: %w", err)
-			return
+			return nil, 0
 		}
-		b.commits.Add(1)
-		b.txs.Add(1)
-		r.done <- nil
-		return
+		db.counted(1)
+		return reqs, n
 	}
 	var ok []*txReq
 	for _, r := range reqs {
@@ -166,13 +171,38 @@ func (db *DB) runBatch(ctx context.Context) {
 		}
 		ok = append(ok, r)
 	}
-	if err := stx.Commit(); err != nil {
+	n, err = db.commitBatch(stx)
+	if err != nil {
 		fail(fmt.Errorf("commit: %w", err), ok)
+		return nil, 0
+	}
+	db.counted(len(ok))
+	return ok, n
+}
+
+// counted records a commit of n transactions and tells the checkpointer.
+func (db *DB) counted(n int) {
+	db.batch.commits.Add(1)
+	db.batch.txs.Add(int64(n))
+	if db.checkpoints != nil {
+		db.checkpoints.committed(db.batch.commits.Load())
+	}
+}
+
+// answer tells the callers of the n-th commit, once it is on disk.
+func (db *DB) answer(committed []*txReq, n uint64) {
+	if len(committed) == 0 {
 		return
 	}
-	b.commits.Add(1)
-	b.txs.Add(int64(len(ok)))
-	fail(nil, ok)
+	var err error
+	if db.wal != nil {
+		if err = db.wal.cover(n); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	}
+	for _, r := range committed {
+		r.done <- err
+	}
 }
 
 // call runs one transaction's function with its own context, turning a

@@ -71,6 +71,12 @@ type DB struct {
 	writes writeGate
 	// batch gathers the transactions waiting for SQLite's writer (group commit).
 	batch batcher
+	// wal syncs SQLite's write-ahead log after group commits when
+	// synchronous is full (see walsync.go); nil otherwise.
+	wal *walSyncer
+	// checkpoints copies SQLite's WAL into the database file away from
+	// the commits; nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // Config says which database to open.
@@ -162,8 +168,11 @@ func openSQLite(path, synchronous string) (*DB, error) {
 	// mapping instead of a read(2) and a copy per page, which a connection
 	// otherwise repeats after every commit of another one (its page cache
 	// is dropped then); writes still go through the WAL.
+	// wal_autocheckpoint: the checkpointer (see walsync.go) copies the WAL
+	// into the database every few commits; SQLite's own checkpoint, run
+	// inside the commit that crosses the limit, is the backstop.
 	pragmas := []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + synchronous + ")", "secure_delete(ON)",
-		"temp_store(MEMORY)", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes)}
+		"temp_store(MEMORY)", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes), fmt.Sprintf("wal_autocheckpoint(%d)", sqliteAutoCheckpoint)}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
@@ -173,9 +182,14 @@ func openSQLite(path, synchronous string) (*DB, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, path, err)
 	}
 	// Keep connections (and the statements prepared on them) instead of
-	// closing all but two after a burst: opening one runs seven pragmas.
+	// closing all but two after a burst: opening one runs eight pragmas.
 	sdb.SetMaxIdleConns(sqliteIdleConns)
-	return &DB{sql: sdb, dialect: SQLite, where: "SQLite file " + path, stmts: newStmtCache(sdb), writes: make(writeGate, 1)}, nil
+	db := &DB{sql: sdb, dialect: SQLite, where: "SQLite file " + path, stmts: newStmtCache(sdb), writes: make(writeGate, 1)}
+	db.checkpoints = startCheckpointer(sdb, db.writes)
+	if synchronous == "FULL" {
+		db.wal = newWALSyncer(path)
+	}
+	return db, nil
 }
 
 // redact removes the URL (which may carry a password) from an error message.
@@ -200,6 +214,7 @@ func (db *DB) String() string { return db.where }
 
 // Close closes the prepared statements and the database.
 func (db *DB) Close() error {
+	db.checkpoints.close()
 	return errors.Join(db.stmts.close(), db.sql.Close())
 }
 
