@@ -19,11 +19,7 @@ func TestChannelSequenceIsGaplessUnderConcurrentWriters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		cs := store.Chat(db)
-		tenant := ids.NewTenant()
-		c := chat.Channel{ID: ids.New(), Tenant: tenant, Team: "t", Kind: chat.Standard, Name: "General", CreatedBy: "u", Created: time.Now()}
-		if err := cs.UpdateChat(ctx, func(tx chat.Tx) error { return tx.InsertChannel(ctx, c) }); err != nil {
-			t.Fatal(err)
-		}
+		c := newChannel(t, db)
 		var wg sync.WaitGroup
 		errc := make(chan error, 100)
 		for w := range 4 {
@@ -31,13 +27,7 @@ func TestChannelSequenceIsGaplessUnderConcurrentWriters(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range 25 {
-					errc <- cs.UpdateChat(ctx, func(tx chat.Tx) error {
-						seq, err := tx.NextSeq(ctx, c.ID)
-						if err != nil {
-							return err
-						}
-						return tx.InsertEvent(ctx, chat.Event{Channel: c.ID, Seq: seq, Tenant: tenant, Kind: chat.EventMessage, At: time.Now(), Payload: []byte(fmt.Sprint(w, i))})
-					})
+					errc <- appendEvent(t, db, c, fmt.Sprint(w, i))
 				}
 			}()
 		}
@@ -64,5 +54,29 @@ func TestChannelSequenceIsGaplessUnderConcurrentWriters(t *testing.T) {
 		if err != nil || got.LastSeq != 100 {
 			t.Fatalf("last seq %d %v", got.LastSeq, err)
 		}
+	})
+}
+
+// newChannel stores a standard channel of a new tenant.
+func newChannel(t *testing.T, db *store.DB) chat.Channel {
+	t.Helper()
+	ctx := t.Context()
+	c := chat.Channel{ID: ids.New(), Tenant: ids.NewTenant(), Team: "t", Kind: chat.Standard, Name: "General", CreatedBy: "u", Created: time.Now()}
+	if err := store.Chat(db).UpdateChat(ctx, func(tx chat.Tx) error { return tx.InsertChannel(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// appendEvent adds a message event with payload to c's log, in a
+// transaction of its own.
+func appendEvent(t *testing.T, db *store.DB, c chat.Channel, payload string) error {
+	ctx := t.Context()
+	return store.Chat(db).UpdateChat(ctx, func(tx chat.Tx) error {
+		seq, err := tx.NextSeq(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return tx.InsertEvent(ctx, chat.Event{Channel: c.ID, Seq: seq, Tenant: c.Tenant, Kind: chat.EventMessage, At: time.Now(), Payload: []byte(payload)})
 	})
 }

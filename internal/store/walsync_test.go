@@ -74,11 +74,7 @@ func TestAGroupCommitIsOnDiskBeforeItsCallerHearsOfIt(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	ctx := t.Context()
 	cs := store.Chat(db)
-	tenant := ids.NewTenant()
-	c := chat.Channel{ID: ids.New(), Tenant: tenant, Team: "t", Kind: chat.Standard, Name: "General", CreatedBy: "u", Created: time.Now()}
-	if err := cs.UpdateChat(ctx, func(tx chat.Tx) error { return tx.InsertChannel(ctx, c) }); err != nil {
-		t.Fatal(err)
-	}
+	c := newChannel(t, db)
 	commits0, syncs0 := store.WALCounts(db)
 	entered, release := heldSync(t, db)
 
@@ -86,13 +82,7 @@ func TestAGroupCommitIsOnDiskBeforeItsCallerHearsOfIt(t *testing.T) {
 		done, errp := make(chan struct{}), new(error)
 		go func() {
 			defer close(done)
-			*errp = cs.UpdateChat(ctx, func(tx chat.Tx) error {
-				seq, err := tx.NextSeq(ctx, c.ID)
-				if err != nil {
-					return err
-				}
-				return tx.InsertEvent(ctx, chat.Event{Channel: c.ID, Seq: seq, Tenant: tenant, Kind: chat.EventMessage, At: time.Now(), Payload: []byte(payload)})
-			})
+			*errp = appendEvent(t, db, c, payload)
 		}()
 		return done, errp
 	}
