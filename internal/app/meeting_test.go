@@ -627,4 +627,16 @@ func TestPresentersAdmitOnlyWhenTheMeetingSaysSo(t *testing.T) {
 			t.Fatal("no replacement media session for the guest")
 		}
 	}
+	// Unmuting themselves lifts the organiser's mute: the list and what the
+	// media server forwards agree.
+	if err := g.Do(ctx, meeting.Command{Action: "media", Kind: "audio", On: true}); err != nil {
+		t.Fatal(err)
+	}
+	if muted, ok := w.s.MediaMuted(m.ID, g.ID()); !ok || muted {
+		t.Fatalf("the guest unmuted themselves; their media session: muted %v, exists %v", muted, ok)
+	}
+	f, _ = gf.last("meeting.participants")
+	if i := slices.IndexFunc(f.Participants, func(p meeting.Participant) bool { return p.ID == g.ID() }); i < 0 || !f.Participants[i].Audio {
+		t.Fatalf("the guest is shown muted after unmuting: %+v", f.Participants)
+	}
 }

@@ -164,8 +164,8 @@ type Attendance struct {
 	part   Participant
 	media  MediaSession
 	rejoin string
-	// mutedByOrganiser: an organiser muted a; a replacement media session
-	// is muted too.
+	// mutedByOrganiser: an organiser muted a, and a has not unmuted since;
+	// a replacement media session is muted too.
 	mutedByOrganiser bool
 }
 
@@ -538,6 +538,15 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 		switch c.Kind {
 		case "audio":
 			a.part.Audio = c.On
+			if c.On && a.mutedByOrganiser {
+				// Unmuting themselves lifts an organiser's mute, as in
+				// Teams: what the list shows and what the server forwards
+				// stay the same.
+				a.mutedByOrganiser = false
+				if a.media != nil {
+					a.media.SetMuted("audio", false)
+				}
+			}
 		case "video":
 			a.part.Video = c.On
 		case "screen":
