@@ -196,6 +196,22 @@ func TestMeetingBrowserLobbyAndMedia(t *testing.T) {
 	org.waitUntil("the guest's media reaching the organiser again", `Number(document.getElementById("meet-health-frames").textContent) > `+strconv.Itoa(since+20))
 	guest.waitUntil("several video layers sent again", `Number((document.getElementById("meet-health-layers") || {}).textContent || 0) >= 2`)
 
+	// Muting: the organiser mutes the guest from the people list; the
+	// guest's page says so and silences its microphone, and one press of
+	// its mic button unmutes, after which the server forwards the guest's
+	// audio again.
+	muteGuest := `#meet-people button[data-mute="` + guestID + `"]`
+	org.p.Do(t, chromedp.Click(chromedp.CSS(muteGuest)))
+	guest.waitUntil("the guest's mic button showing them muted", `document.getElementById("meet-mic").getAttribute("aria-pressed") === "true"`)
+	if muted, ok := w.s.MediaMuted(m.ID, guestID); !ok || !muted {
+		t.Fatalf("after the organiser muted the guest, their media session: muted %v, exists %v", muted, ok)
+	}
+	guest.p.Do(t, chromedp.Click(chromedp.CSS(`#meet-mic`)))
+	org.waitUntil("the guest shown unmuted again (the mute button back)", `!!document.querySelector('`+muteGuest+`')`)
+	if muted, ok := w.s.MediaMuted(m.ID, guestID); !ok || muted {
+		t.Fatalf("after the guest unmuted, their media session: muted %v, exists %v", muted, ok)
+	}
+
 	// Recording: the organiser starts it, everyone in the meeting is told,
 	// and after it stops the files are listed with the meeting, play back
 	// as WebM for the organiser only, and every step is audited.

@@ -235,10 +235,13 @@ function live(root, title, status, code, info, stream, name) {
         showMeeting(f);
         startMedia(f.media || {});
         break;
-      case "meeting.participants":
+      case "meeting.participants": {
+        const was = people.get(me);
         people = new Map((f.participants || []).map((p) => [p.id, p]));
         renderPeople();
+        mutedByOrganiser(was, people.get(me));
         break;
+      }
       case "meeting.waiting":
         admitter = true;
         lobby = f.lobby || [];
@@ -384,6 +387,9 @@ function live(root, title, status, code, info, stream, name) {
           h("span", { class: "badge", i18n: roleKey(p.role) }),
           p.hand ? h("span", { class: "badge hand", i18n: "meet.handUp" }) : "",
           !p.audio ? h("span", { class: "badge", i18n: "meet.muted" }) : "",
+          organizer && p.id !== me && p.audio
+            ? h("button", { type: "button", class: "button button-quiet button-small", "data-mute": p.id, on: { click: () => send({ type: "meeting.do", action: "mute", who: [p.id] }) }, i18n: "meet.mute" })
+            : "",
           organizer && p.id !== me && p.role !== "organizer"
             ? h("button", { type: "button", class: "button button-quiet button-small", on: { click: () => send({ type: "meeting.do", action: "remove", who: [p.id] }) }, i18n: "meet.remove" })
             : "",
@@ -605,6 +611,27 @@ function live(root, title, status, code, info, stream, name) {
         console.warn("meeting: could not apply the server's", sig.type, String(e));
         flash({ messageKey: "meet.mediaTrouble" });
       });
+  }
+
+  /**
+   * mutedByOrganiser silences the microphone here when an organiser has
+   * muted this person (the server stopped forwarding it), so that the mic
+   * button says so and one press unmutes, which the server honours.
+   */
+  function mutedByOrganiser(was, now) {
+    const tracks = stream ? stream.getAudioTracks() : [];
+    if (!was || !now || !was.audio || now.audio || !tracks.some((tr) => tr.enabled)) {
+      return; // not a change from outside: this person muted themselves
+    }
+    for (const tr of tracks) {
+      tr.enabled = false;
+    }
+    const mic = document.getElementById("meet-mic");
+    if (mic) {
+      mic.setAttribute("aria-pressed", "true");
+      setMessage(mic, { messageKey: "meet.unmute" });
+    }
+    flash({ messageKey: "meet.mutedByOrganiser" });
   }
 
   /** setTrack switches the local audio or video on or off; true when now off. */
