@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaigi/kaigi/internal/audit"
 	"github.com/kaigi/kaigi/internal/identity"
 	"github.com/kaigi/kaigi/internal/ids"
 	"github.com/kaigi/kaigi/internal/meeting"
@@ -605,6 +606,15 @@ func TestPresentersAdmitOnlyWhenTheMeetingSaysSo(t *testing.T) {
 	f, _ := gf.last("meeting.participants")
 	if i := slices.IndexFunc(f.Participants, func(p meeting.Participant) bool { return p.ID == g.ID() }); i < 0 || f.Participants[i].Audio {
 		t.Fatalf("the guest is shown muted: %+v", f.Participants)
+	}
+	records, err := w.s.DB.AuditRecords(ctx, w.tenant.ID, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(records, func(r audit.Record) bool {
+		return r.Action == "meeting.mute" && r.Target == "meeting:"+m.ID && strings.Contains(r.Details, g.ID())
+	}) {
+		t.Error("the organiser's mute is not in the audit log")
 	}
 	// A media session the media server replaces (the guest's connection
 	// failed) keeps the organiser's mute.

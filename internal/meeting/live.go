@@ -567,6 +567,9 @@ func (a *Attendance) Do(ctx context.Context, c Command) error {
 			if t == nil {
 				return errGoneNow
 			}
+			if err := s.record(ctx, p, r.m, "meeting.mute", audit.Success, map[string]string{"participant": t.id, "kind": t.j.Kind}); err != nil {
+				return err
+			}
 			t.part.Audio = false
 			t.mutedByOrganiser = true
 			if t.media != nil {
