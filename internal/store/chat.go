@@ -205,11 +205,7 @@ func (db *DB) ChannelsOf(ctx context.Context, account ids.UserID) ([]chat.Channe
 		c.ReadSeq = read
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Clients resume from these channels' last sequence numbers (see DB.durable).
-	return out, db.durable()
+	return resumable(db, out, rows.Err())
 }
 
 func (db *DB) IsChannelMember(ctx context.Context, channel string, account ids.UserID) (bool, error) {
@@ -299,11 +295,7 @@ func (db *DB) Messages(ctx context.Context, channel string, before int64, limit 
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Clients resume from the sequence numbers they read (see DB.durable).
-	return out, db.durable()
+	return resumable(db, out, rows.Err())
 }
 
 // Reactions returns the reactions of messages, by message and emoji.
@@ -360,11 +352,7 @@ func (db *DB) Events(ctx context.Context, channel string, after int64, limit int
 		e.Tenant, e.At = ids.TenantID(tenant), fromNS(at)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Clients resume from the sequence numbers they read (see DB.durable).
-	return out, db.durable()
+	return resumable(db, out, rows.Err())
 }
 
 // ---- files
@@ -456,4 +444,13 @@ func (db *DB) Notifications(ctx context.Context, account ids.UserID, limit int) 
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// resumable returns what a read found once it is on disk: clients keep the
+// sequence numbers it carries and resume from them (see DB.durable).
+func resumable[T any](db *DB, out []T, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return out, db.durable()
 }
